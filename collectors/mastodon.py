@@ -1,0 +1,194 @@
+"""Mastodon: hashtag timelines of any number of instances, through Mastodon.py.
+
+A hashtag timeline only shows what its instance has seen, so several instances are
+polled and posts are identified by their ActivityPub `uri`, the same on every instance.
+Each (instance, hashtag) is walked oldest first from the cursor with `min_id`, following
+the `Link` header's `prev` page: every page then moves the cursor forward by itself, so a
+run stopped at any moment resumes where the archive ends, and a run with nothing new
+costs one timeline request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
+
+import requests
+from mastodon import Mastodon, MastodonNetworkError
+from mastodon.errors import MastodonWarning
+
+from collectors.base import Author, Page, Post, SourceError
+from collectors.html_text import html_to_text
+from monitor import __version__, http
+from monitor.clock import to_utc_iso
+from monitor.config import HttpPolicy
+
+PLATFORM = "mastodon"
+TOKEN_ENV = "MASTODON_ACCESS_TOKEN"
+TRANSPORT_ERRORS = (MastodonNetworkError, requests.RequestException, OSError)
+
+
+def source_name(instance_url: str) -> str:
+    """How an instance is named in the archive and in messages: its host (and port)."""
+    return urlsplit(instance_url).netloc
+
+
+def token_variable(instance_url: str) -> str:
+    host = re.sub(r"[^A-Za-z0-9]", "_", urlsplit(instance_url).hostname or "").upper()
+    return f"{TOKEN_ENV}_{host}"
+
+
+def token_for(instance_url: str, environ: dict[str, str] | None = None) -> str | None:
+    """The instance's own token if set, else the shared one; None means public access."""
+    environ = os.environ if environ is None else environ
+    return environ.get(token_variable(instance_url)) or environ.get(TOKEN_ENV) or None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def transform_account(account: dict[str, Any]) -> Author:
+    acct = account["acct"]
+    if "@" not in acct:
+        acct = f"{acct}@{urlsplit(account['url']).hostname}"
+    return Author(
+        platform=PLATFORM,
+        key=account.get("uri") or account["url"],
+        handle=acct.lower(),
+        display_name=account.get("display_name") or None,
+        url=account.get("url"),
+        followers_count=_int(account.get("followers_count")),
+        following_count=_int(account.get("following_count")),
+        posts_count=_int(account.get("statuses_count")),
+    )
+
+
+def transform_status(raw: dict[str, Any]) -> Post:
+    """One status, exactly as the API sent it, into the archive's record."""
+    media = [
+        {
+            "type": m.get("type"),
+            "url": m.get("remote_url") or m.get("url"),
+            "description": m.get("description"),
+        }
+        for m in raw.get("media_attachments") or []
+    ]
+    return Post(
+        platform=PLATFORM,
+        key=raw["uri"],
+        url=raw.get("url") or raw["uri"],
+        local_id=str(raw["id"]),
+        author=transform_account(raw["account"]),
+        created_at=to_utc_iso(raw["created_at"]),
+        edited_at=to_utc_iso(raw["edited_at"]) if raw.get("edited_at") else None,
+        text=html_to_text(raw.get("content")),
+        content_warning=raw.get("spoiler_text") or None,
+        language=raw.get("language"),
+        hashtags=sorted({t["name"].lower() for t in raw.get("tags") or []}),
+        media=media,
+        likes=_int(raw.get("favourites_count")),
+        reposts=_int(raw.get("reblogs_count")),
+        replies=_int(raw.get("replies_count")),
+        quotes=_int(raw.get("quotes_count")),
+        raw=raw,
+    )
+
+
+def _id_order(local_id: str) -> tuple[int, str]:
+    return (len(local_id), local_id)
+
+
+def _hints(instance_url: str) -> dict[int, str]:
+    return {
+        401: (
+            f"{source_name(instance_url)} requires a login for hashtag timelines; set "
+            f"{token_variable(instance_url)} (or {TOKEN_ENV}) to an access token of that instance"
+        ),
+        403: "the instance refused access to its hashtag timeline",
+        404: "no Mastodon API at this address (check [mastodon] instances)",
+    }
+
+
+def fetch_pages(
+    instance_url: str,
+    hashtag: str,
+    cursor: str | None,
+    *,
+    policy: HttpPolicy,
+    limit: int = 40,
+    token: str | None = None,
+    on_retry: Callable[[str], None] | None = None,
+) -> Iterator[Page]:
+    """Yield the pages of `#hashtag` on one instance newer than `cursor`, oldest first.
+
+    Each page carries the cursor that becomes true once it is stored; the last page is
+    empty and marks the end (it is still yielded, so its request is on record).
+    """
+    source = source_name(instance_url)
+    recorder = http.Recorder(PLATFORM, source)
+    session = requests.Session()
+    recorder.attach_requests(session)
+    client = Mastodon(
+        api_base_url=instance_url,
+        access_token=token,
+        ratelimit_method="throw",
+        request_timeout=policy.timeout,
+        session=session,
+        version_check_mode="none",
+        user_agent=f"campaign-monitor/{__version__}",
+    )
+    describe = f"{source} #{hashtag}"
+
+    def call(fn: Callable[[], Any]) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MastodonWarning)
+            return http.call(
+                fn,
+                policy=policy,
+                recorder=recorder,
+                describe=describe,
+                transport_errors=TRANSPORT_ERRORS,
+                hints=_hints(instance_url),
+                on_retry=on_retry,
+            )
+
+    try:
+        yield from _walk(client, call, describe, source, hashtag, cursor, limit, recorder)
+    except SourceError as e:
+        e.fetches = recorder.drain()
+        raise
+
+
+def _walk(
+    client: Mastodon,
+    call: Callable[[Callable[[], Any]], Any],
+    describe: str,
+    source: str,
+    hashtag: str,
+    cursor: str | None,
+    limit: int,
+    recorder: http.Recorder,
+) -> Iterator[Page]:
+    position = cursor or "0"
+    page = call(lambda: client.timeline_hashtag(hashtag, min_id=position, limit=limit))
+    while True:
+        raw = recorder.last.response.json() if page else []
+        if not isinstance(raw, list):
+            raise SourceError(f"{describe}: expected a list of statuses, got {type(raw).__name__}")
+        try:
+            posts = [transform_status(status) for status in raw]
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise SourceError(f"{describe}: a status lacks a usable field ({e!r})") from None
+        if posts:
+            position = max((p.local_id for p in posts), key=_id_order)
+        yield Page(PLATFORM, source, hashtag, posts, recorder.drain(), position if posts else None)
+        if not posts:
+            return
+        previous = page
+        page = call(lambda: client.fetch_previous(previous))
+        if page is None:
+            return

@@ -1,0 +1,167 @@
+"""The `campaign-monitor` command line: a click group, one function per command."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from monitor import __version__
+from monitor.archive import ArchiveError, open_archive
+from monitor.config import DEFAULT_CONFIG, DEFAULT_CONFIG_NAME, ConfigError, load_config
+
+EXIT_FAILED_SOURCES = 1
+EXIT_USAGE = 2
+
+
+def config_option(fn: Callable) -> Callable:
+    return click.option(
+        "--config",
+        "-c",
+        "config_path",
+        default=DEFAULT_CONFIG_NAME,
+        show_default=True,
+        envvar="CAMPAIGN_MONITOR_CONFIG",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The campaign's config file.",
+    )(fn)
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Config and archive problems end in one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, ArchiveError) as e:
+            click.echo(f"Error: {e}", err=True)
+            sys.exit(EXIT_USAGE)
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(__version__, prog_name="campaign-monitor")
+@click.option("-v", "--verbose", is_flag=True, help="Log every retry and request problem.")
+def cli(verbose: bool) -> None:
+    """Watch a campaign's hashtags and keep every public post in a SQLite archive."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@cli.command()
+@config_option
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+def init(config_path: Path, force: bool) -> None:
+    """Write a config file for #AspireNotToExclude to edit."""
+    if config_path.exists() and not force:
+        click.echo(f"Error: {config_path} already exists (use --force to overwrite it)", err=True)
+        sys.exit(EXIT_USAGE)
+    config_path.write_text(DEFAULT_CONFIG, encoding="utf-8")
+    click.echo(f"Wrote {config_path}; edit it, then run 'campaign-monitor collect'.")
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    type=click.Choice(["mastodon"]),
+    help="Collect only this platform (repeatable).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@user_errors
+def collect(config_path: Path, platforms: tuple[str, ...], quiet: bool) -> None:
+    """Fetch every new post with the campaign's hashtags into the archive."""
+    from monitor.collect import progress_bar, run_collection
+
+    config = load_config(config_path)
+    selected = list(platforms) or config.platforms
+    for platform in selected:
+        if platform not in config.platforms:
+            raise ConfigError(f"{config_path}: --platform {platform}: no [{platform}] sources configured")
+    db = open_archive(config.archive)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    err = Console(stderr=True)
+    try:
+        with progress_bar(err) as progress:
+            outcomes = run_collection(config, db, platforms=selected, progress=progress, stop=stop)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: every page stored so far is kept; run collect again to resume.", err=True)
+        sys.exit(130)
+    if not quiet:
+        table = Table(title=f"{config.name}: collected into {config.archive.name}")
+        for column in ("platform", "source", "new posts", "updated posts", "requests", "warnings", "result"):
+            table.add_column(column, justify="right" if column in ("new posts", "updated posts", "requests", "warnings") else "left")
+        for o in outcomes:
+            table.add_row(o.platform, o.source, str(o.new), str(o.updated), str(o.requests),
+                          str(len(o.warnings)), "ok" if o.ok else "[red]failed[/red]")
+        Console().print(table)
+    for o in outcomes:
+        for error in o.errors:
+            click.echo(f"Error: {o.platform}: {error}", err=True)
+    if not all(o.ok for o in outcomes):
+        sys.exit(EXIT_FAILED_SOURCES)
+
+
+@cli.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@user_errors
+def status(config_path: Path, as_json: bool) -> None:
+    """Show what the archive holds, per platform and source, and where each cursor is."""
+    from monitor.status import archive_status
+
+    config = load_config(config_path)
+    if not config.archive.exists():
+        raise ArchiveError(f"{config.archive}: no archive yet (run 'campaign-monitor collect')")
+    state = archive_status(open_archive(config.archive))
+    if as_json:
+        click.echo(json.dumps(state.__dict__, indent=2, default=str))
+        return
+    console = Console()
+    t = state.totals
+    console.print(
+        f"[bold]{config.name}[/bold]: {config.archive}\n"
+        f"{t['posts']} posts by {t['authors']} authors, {t['post_versions']} earlier versions, "
+        f"{t['fetches']} requests on record over {t['runs']} runs"
+    )
+    if state.last_run:
+        r = state.last_run
+        console.print(f"Last run #{r['id']}: {r['command']} {r['started_at']} -> {r['status']}")
+    sources = Table(title="Sources")
+    for column in ("platform", "source", "posts", "newest post", "last run", "result", "new", "requests", "warnings"):
+        sources.add_column(column)
+    for s in state.sources:
+        result = s["last_status"] or "-"
+        if s["last_error"]:
+            result = f"[red]{result}[/red]: {s['last_error']}"
+        sources.add_row(s["platform"], s["source"], str(s["posts"]), s["newest"] or "-",
+                        s["last_run_at"] or "-", result, str(s["last_new"] or 0),
+                        str(s["last_requests"] or 0), "\n".join(s["last_warnings"]) or "-")
+    console.print(sources)
+    cursors = Table(title="Cursors (the next run asks only for what is newer)")
+    for column in ("platform", "source", "hashtag", "position", "updated"):
+        cursors.add_column(column)
+    for c in state.cursors:
+        cursors.add_row(c["platform"], c["source"], "#" + c["hashtag"], c["position"], c["updated_at"])
+    console.print(cursors)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,174 @@
+"""One collection run: every source of every platform, concurrently, into the archive.
+
+Each source (a Mastodon instance, later a subreddit or a Bluesky search) runs in its own
+thread and walks its streams (one per hashtag) page by page. Pages go to the archive's
+single writer as they arrive, so what one source fetched is kept even when another
+source, or a later page of the same one, fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from collectors.base import Page, SourceError
+from monitor.archive import Writer, finish_run, get_cursor, record_source_result, start_run
+from monitor.config import Config
+
+log = logging.getLogger("campaign_monitor.collect")
+
+# (name of the stream, e.g. the hashtag; a function from cursor to the pages after it)
+Stream = tuple[str, Callable[[str | None], Iterator[Page]]]
+
+
+@dataclass
+class SourceJob:
+    platform: str
+    source: str
+    streams: list[Stream]
+
+
+@dataclass
+class SourceOutcome:
+    platform: str
+    source: str
+    new: int = 0
+    updated: int = 0
+    requests: int = 0
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def mastodon_jobs(config: Config, on_retry: Callable[[str, str], None]) -> list[SourceJob]:
+    from collectors import mastodon
+
+    jobs = []
+    for url in config.mastodon.instances:
+        source = mastodon.source_name(url)
+        token = mastodon.token_for(url)
+
+        def stream(tag: str, url: str = url, token: str | None = token, source: str = source):
+            return lambda cursor: mastodon.fetch_pages(
+                url,
+                tag,
+                cursor,
+                policy=config.http,
+                limit=config.mastodon.limit,
+                token=token,
+                on_retry=lambda message: on_retry(source, message),
+            )
+
+        jobs.append(SourceJob("mastodon", source, [(tag, stream(tag)) for tag in config.hashtags]))
+    return jobs
+
+
+JOB_BUILDERS = {"mastodon": mastodon_jobs}
+
+
+def run_collection(
+    config: Config,
+    db,
+    *,
+    platforms: list[str] | None = None,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> list[SourceOutcome]:
+    """Collect every selected platform's sources once; return what happened to each."""
+    stop = stop or threading.Event()
+    run_id = start_run(db, "collect")
+    writer = Writer(db, run_id)
+    outcomes: dict[str, SourceOutcome] = {}
+
+    def on_retry(source: str, message: str) -> None:
+        log.warning(message)
+        outcomes[source].warnings.append(message)
+
+    jobs = [
+        job
+        for platform in (platforms or config.platforms)
+        for job in JOB_BUILDERS[platform](config, on_retry)
+    ]
+    for job in jobs:
+        outcomes[job.source] = SourceOutcome(job.platform, job.source)
+
+    def work(job: SourceJob) -> None:
+        _collect_source(job, writer, outcomes[job.source], progress, stop)
+
+    status = "failed"
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+            for future in [pool.submit(work, job) for job in jobs]:
+                future.result()
+        failed = [o for o in outcomes.values() if not o.ok]
+        status = "ok" if not failed else ("partial" if len(failed) < len(outcomes) else "failed")
+    except BaseException:
+        stop.set()
+        status = "interrupted"
+        raise
+    finally:
+        with writer.lock:
+            for o in outcomes.values():
+                record_source_result(
+                    db, run_id, o.platform, o.source,
+                    status="ok" if o.ok else "failed", new=o.new, updated=o.updated,
+                    requests=o.requests, warnings=o.warnings, error="; ".join(o.errors) or None,
+                )
+            finish_run(db, run_id, status)
+    return list(outcomes.values())
+
+
+def _collect_source(
+    job: SourceJob,
+    writer: Writer,
+    outcome: SourceOutcome,
+    progress: Progress | None,
+    stop: threading.Event,
+) -> None:
+    for name, fetch in job.streams:
+        if stop.is_set():
+            return
+        task = progress.add_task(f"{job.source} {name}", posts=0, pages=0) if progress else None
+        with writer.lock:
+            cursor = get_cursor(writer.db, job.platform, job.source, name)
+        try:
+            for page in fetch(cursor):
+                saved = writer.save_page(page)
+                outcome.new += saved.new
+                outcome.updated += saved.updated
+                outcome.requests += len(page.fetches)
+                outcome.warnings.extend(page.warnings)
+                if progress is not None and task is not None:
+                    progress.update(task, advance=1, posts=progress.tasks[task].fields["posts"]
+                                    + len(page.posts), pages=progress.tasks[task].fields["pages"] + 1)
+                if stop.is_set():
+                    return
+        except SourceError as e:
+            if e.fetches:
+                writer.save_fetches(e.fetches)
+            outcome.requests += len(e.fetches)
+            outcome.errors.append(str(e))
+            log.error("%s: %s", job.platform, e)
+        finally:
+            if progress is not None and task is not None:
+                progress.update(task, visible=False)
+
+
+def progress_bar(console) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.fields[posts]} posts, {task.fields[pages]} pages"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )

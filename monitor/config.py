@@ -1,0 +1,233 @@
+"""The campaign's configuration: the single place that reads and validates `campaign.toml`.
+
+Every other module receives a `Config`; none of them reads the file or the environment
+for settings, so a bad value is caught here, once, with the file and key named.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+DEFAULT_CONFIG_NAME = "campaign.toml"
+HASHTAG_RE = re.compile(r"^\w+$")
+
+
+class ConfigError(Exception):
+    """A problem with the config file; its message is one line naming file, key and fix."""
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    """How hard every collector tries before a source is reported as failed."""
+
+    timeout: float = 30.0
+    max_attempts: int = 5
+    backoff: float = 2.0
+    max_wait: float = 900.0
+
+
+@dataclass(frozen=True)
+class MastodonConfig:
+    instances: tuple[str, ...] = ()
+    limit: int = 40
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    name: str
+    hashtags: tuple[str, ...]
+    archive: Path
+    mastodon: MastodonConfig = field(default_factory=MastodonConfig)
+    http: HttpPolicy = field(default_factory=HttpPolicy)
+
+    @property
+    def platforms(self) -> list[str]:
+        """Platforms with something to collect, in a stable order."""
+        return ["mastodon"] if self.mastodon.instances else []
+
+
+DEFAULT_CONFIG = """\
+# campaign-monitor configuration. Every key is documented in README.md.
+
+[campaign]
+name = "Aspire Not To Exclude"
+hashtags = ["AspireNotToExclude"]      # without '#'; matched case-insensitively
+archive = "archive.db"                 # SQLite file; relative to this file
+
+[mastodon]
+# Hashtag timelines are public on most instances. An instance that requires a login
+# for hashtag feeds gets the token in MASTODON_ACCESS_TOKEN_<HOST> (for example
+# MASTODON_ACCESS_TOKEN_MASTODON_SOCIAL) or, failing that, MASTODON_ACCESS_TOKEN.
+instances = ["https://mastodon.social", "https://mastodonapp.uk"]
+
+[http]
+timeout = 30          # seconds to wait for one response
+max_attempts = 5      # tries per request on 429, 5xx, timeouts and garbled replies
+backoff = 2.0         # first wait between tries, doubled each time
+max_wait = 900        # longest wait (seconds) a rate limit may impose before giving up
+"""
+
+# key -> (type check, description of what is expected)
+_Spec = dict[str, tuple[Any, str]]
+
+
+def _check(value: Any, expected: Any) -> bool:
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def _section(doc: dict, name: str, spec: _Spec, where: str, required: bool) -> dict:
+    table = doc.get(name)
+    if table is None:
+        if required:
+            raise ConfigError(f"{where}: missing section [{name}]")
+        return {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [{name}] must be a table")
+    for key, value in table.items():
+        if key not in spec:
+            known = ", ".join(sorted(spec))
+            raise ConfigError(f"{where}: unknown key '{key}' in [{name}] (known keys: {known})")
+        expected, description = spec[key]
+        if not _check(value, expected):
+            raise ConfigError(f"{where}: [{name}] {key} must be {description}, got {value!r}")
+    return table
+
+
+def _string_list(values: list, where: str, label: str) -> list[str]:
+    for i, item in enumerate(values):
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError(f"{where}: {label}[{i}] must be a non-empty string, got {item!r}")
+    return [v.strip() for v in values]
+
+
+def _hashtags(values: list, where: str) -> tuple[str, ...]:
+    tags = _string_list(values, where, "[campaign] hashtags")
+    if not tags:
+        raise ConfigError(f"{where}: [campaign] hashtags must list at least one hashtag")
+    seen: dict[str, str] = {}
+    for i, tag in enumerate(tags):
+        if tag.startswith("#"):
+            raise ConfigError(
+                f"{where}: [campaign] hashtags[{i}] {tag!r} must be written without '#': {tag[1:]!r}"
+            )
+        if not HASHTAG_RE.match(tag):
+            raise ConfigError(
+                f"{where}: [campaign] hashtags[{i}] {tag!r} may hold only letters, digits and '_'"
+            )
+        if tag.lower() in seen:
+            raise ConfigError(
+                f"{where}: [campaign] hashtags[{i}] {tag!r} repeats {seen[tag.lower()]!r} "
+                "(hashtags are matched case-insensitively)"
+            )
+        seen[tag.lower()] = tag
+    return tuple(tags)
+
+
+def _base_url(url: str, where: str, label: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(
+            f"{where}: {label} {url!r} must be a base URL such as 'https://mastodon.social'"
+        )
+    return url.rstrip("/")
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate `path`; raise ConfigError with a one-line message on any problem."""
+    path = Path(path)
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{where}: no such config file (run 'campaign-monitor init' to write one)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{where}: cannot read: {e}") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{where}: not valid TOML: {e}") from None
+
+    sections = {"campaign", "mastodon", "http"}
+    for key in doc:
+        if key not in sections:
+            raise ConfigError(
+                f"{where}: unknown section or key '{key}' (known: {', '.join(sorted(sections))})"
+            )
+
+    campaign = _section(
+        doc,
+        "campaign",
+        {
+            "name": (str, "a string"),
+            "hashtags": (list, "a list of hashtags without '#'"),
+            "archive": (str, "a path to the SQLite archive"),
+        },
+        where,
+        required=True,
+    )
+    for key in ("name", "hashtags"):
+        if key not in campaign:
+            raise ConfigError(f"{where}: [campaign] {key} is required")
+    if not campaign["name"].strip():
+        raise ConfigError(f"{where}: [campaign] name must not be empty")
+    hashtags = _hashtags(campaign["hashtags"], where)
+    archive = Path(campaign.get("archive", "archive.db"))
+    if not archive.is_absolute():
+        archive = path.resolve().parent / archive
+
+    masto = _section(
+        doc,
+        "mastodon",
+        {
+            "instances": (list, "a list of instance base URLs"),
+            "limit": (int, "a whole number from 1 to 40 (statuses per page)"),
+        },
+        where,
+        required=False,
+    )
+    instances = _string_list(masto.get("instances", []), where, "[mastodon] instances")
+    instances = [
+        _base_url(url, where, f"[mastodon] instances[{i}]") for i, url in enumerate(instances)
+    ]
+    if len(set(instances)) != len(instances):
+        raise ConfigError(f"{where}: [mastodon] instances lists the same instance twice")
+    limit = masto.get("limit", 40)
+    if not 1 <= limit <= 40:
+        raise ConfigError(f"{where}: [mastodon] limit must be from 1 to 40, got {limit}")
+
+    http = _section(
+        doc,
+        "http",
+        {
+            "timeout": (float, "a number of seconds"),
+            "max_attempts": (int, "a whole number of tries, at least 1"),
+            "backoff": (float, "a number of seconds"),
+            "max_wait": (float, "a number of seconds"),
+        },
+        where,
+        required=False,
+    )
+    for key, value in http.items():
+        if value < (1 if key == "max_attempts" else 0) or (key == "timeout" and value == 0):
+            raise ConfigError(f"{where}: [http] {key} must be positive, got {value!r}")
+
+    return Config(
+        path=path,
+        name=campaign["name"].strip(),
+        hashtags=hashtags,
+        archive=archive,
+        mastodon=MastodonConfig(instances=tuple(instances), limit=limit),
+        http=HttpPolicy(**{k: (int(v) if k == "max_attempts" else float(v)) for k, v in http.items()}),
+    )

@@ -1,0 +1,163 @@
+"""The archive's schema, as an ordered list of migrations (sqlite-utils `Migrations`).
+
+The migrations are the only source of truth for the schema: no table is created lazily
+elsewhere. `PRAGMA user_version` mirrors how many have been applied, so an archive
+written by a newer campaign-monitor is recognised and refused instead of damaged.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("campaign_monitor")
+MIGRATION_NAMES: list[str] = []
+
+
+def migration(fn):
+    """Register `fn` as the next migration; the order of definition is the order applied."""
+    MIGRATION_NAMES.append(fn.__name__)
+    return migrations()(fn)
+
+
+@migration
+def m001_initial(db: Database) -> None:
+    db["runs"].create(
+        {
+            "id": int,
+            "command": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,  # running, ok, partial (some sources failed), failed
+            "software_version": str,
+            "pid": int,
+        },
+        pk="id",
+    )
+    db["source_runs"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "platform": str,
+            "source": str,
+            "status": str,  # ok, failed
+            "new_posts": int,
+            "updated_posts": int,
+            "requests": int,
+            "warnings": str,  # JSON list of strings
+            "error": str,
+            "finished_at": str,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["fetches"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "platform": str,
+            "source": str,
+            "method": str,
+            "endpoint": str,
+            "params": str,  # JSON object of the query parameters (secrets redacted)
+            "http_status": int,
+            "error": str,
+            "retrieved_at": str,
+            "software_version": str,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["authors"].create(
+        {
+            "id": int,
+            "platform": str,
+            "key": str,
+            "handle": str,
+            "display_name": str,
+            "url": str,
+            "followers_count": int,
+            "following_count": int,
+            "posts_count": int,
+            "first_seen_at": str,
+            "last_seen_at": str,
+        },
+        pk="id",
+        not_null={"platform", "key", "handle"},
+    )
+    db["authors"].create_index(["platform", "key"], unique=True)
+    db["posts"].create(
+        {
+            "id": int,
+            "platform": str,
+            "key": str,
+            "source": str,
+            "local_id": str,
+            "url": str,
+            "author_id": int,
+            "author": str,
+            "created_at": str,
+            "edited_at": str,
+            "text": str,
+            "content_warning": str,
+            "language": str,
+            "hashtags": str,  # JSON list, lower case, without '#'
+            "media": str,  # JSON list of {type, url, description}
+            "likes": int,
+            "reposts": int,
+            "replies": int,
+            "quotes": int,
+            "raw": str,  # the API object exactly as received
+            "version": int,
+            "first_fetch_id": int,
+            "raw_fetch_id": int,
+            "first_seen_at": str,
+            "last_seen_at": str,
+        },
+        pk="id",
+        not_null={"platform", "key", "created_at", "raw"},
+        foreign_keys=[
+            ("author_id", "authors", "id"),
+            ("first_fetch_id", "fetches", "id"),
+            ("raw_fetch_id", "fetches", "id"),
+        ],
+    )
+    db["posts"].create_index(["platform", "key"], unique=True)
+    db["posts"].create_index(["created_at"])
+    db["posts"].create_index(["author_id"])
+    db["post_versions"].create(
+        {
+            "id": int,
+            "post_id": int,
+            "version": int,
+            "text": str,
+            "content_warning": str,
+            "edited_at": str,
+            "likes": int,
+            "reposts": int,
+            "replies": int,
+            "quotes": int,
+            "raw": str,
+            "raw_fetch_id": int,
+            "superseded_at": str,
+            "superseded_by_fetch_id": int,
+        },
+        pk="id",
+        foreign_keys=[
+            ("post_id", "posts", "id"),
+            ("raw_fetch_id", "fetches", "id"),
+            ("superseded_by_fetch_id", "fetches", "id"),
+        ],
+    )
+    db["post_versions"].create_index(["post_id", "version"], unique=True)
+    db["cursors"].create(
+        {
+            "platform": str,
+            "source": str,
+            "hashtag": str,
+            "position": str,
+            "updated_at": str,
+            "run_id": int,
+        },
+        pk=("platform", "source", "hashtag"),
+    )

@@ -1,0 +1,65 @@
+"""What the archive holds, read for `campaign-monitor status`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+
+@dataclass
+class ArchiveStatus:
+    totals: dict[str, int]
+    sources: list[dict[str, Any]]
+    cursors: list[dict[str, Any]]
+    last_run: dict[str, Any] | None
+
+
+def archive_status(db: Database) -> ArchiveStatus:
+    totals = {
+        table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        for table in ("posts", "authors", "post_versions", "fetches", "runs")
+    }
+    posts_by_source = {
+        (row["platform"], row["source"]): row
+        for row in db.query(
+            "SELECT platform, source, count(*) AS posts, min(created_at) AS oldest,"
+            " max(created_at) AS newest FROM posts GROUP BY platform, source"
+        )
+    }
+    latest = {
+        (row["platform"], row["source"]): row
+        for row in db.query(
+            "SELECT s.*, r.started_at FROM source_runs s JOIN runs r ON r.id = s.run_id"
+            " WHERE s.id IN (SELECT max(id) FROM source_runs GROUP BY platform, source)"
+        )
+    }
+    sources = []
+    for key in sorted(set(posts_by_source) | set(latest)):
+        counts = posts_by_source.get(key, {})
+        last = latest.get(key, {})
+        sources.append(
+            {
+                "platform": key[0],
+                "source": key[1],
+                "posts": counts.get("posts", 0),
+                "oldest": counts.get("oldest"),
+                "newest": counts.get("newest"),
+                "last_run_at": last.get("started_at"),
+                "last_status": last.get("status"),
+                "last_new": last.get("new_posts"),
+                "last_requests": last.get("requests"),
+                "last_warnings": json.loads(last["warnings"]) if last.get("warnings") else [],
+                "last_error": last.get("error"),
+            }
+        )
+    cursors = list(
+        db.query(
+            "SELECT platform, source, hashtag, position, updated_at FROM cursors"
+            " ORDER BY platform, source, hashtag"
+        )
+    )
+    runs = list(db.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1"))
+    return ArchiveStatus(totals, sources, cursors, runs[0] if runs else None)

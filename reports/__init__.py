@@ -1,0 +1,1 @@
+"""Metrics, the weekly report and exports (built on the archive; see the reports issue)."""

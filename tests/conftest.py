@@ -1,0 +1,52 @@
+"""Shared fixtures: fake platforms on 127.0.0.1 and a config file pointing at them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.fakes.mastodon import FakeMastodon
+
+
+@pytest.fixture
+def fake_mastodon():
+    with FakeMastodon("fake.social") as server:
+        yield server
+
+
+@pytest.fixture
+def second_mastodon():
+    with FakeMastodon("other.example") as server:
+        yield server
+
+
+def write_config(path: Path, instances: list[str], *, hashtags=("AspireNotToExclude",),
+                 extra: str = "") -> Path:
+    tags = ", ".join(f'"{t}"' for t in hashtags)
+    urls = ", ".join(f'"{u}"' for u in instances)
+    path.write_text(
+        f'[campaign]\nname = "Test campaign"\nhashtags = [{tags}]\narchive = "archive.db"\n\n'
+        f"[mastodon]\ninstances = [{urls}]\n\n"
+        "[http]\ntimeout = 2\nmax_attempts = 4\nbackoff = 0.01\nmax_wait = 5\n" + extra,
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def config_for(tmp_path):
+    def make(*servers, **kwargs) -> Path:
+        return write_config(tmp_path / "campaign.toml", [s.url for s in servers], **kwargs)
+    return make
+
+
+@pytest.fixture
+def run_cli(monkeypatch):
+    """Invoke the real click command group in-process, as a user would from the shell."""
+    from monitor.cli import cli
+
+    def run(*args: str):
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return run

@@ -1,0 +1,247 @@
+"""A fake Mastodon instance speaking the real API, for Mastodon.py to talk to.
+
+Statuses are built like a real instance serves them (see data/, recorded by Mastodon.py's
+own test suite): HTML content with hashtag links, mentions, custom emoji, media and
+content warnings. `Fediverse` makes posts that several fake instances share, each with
+its own local ids, as federation does.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from tests.fakes.server import FakeServer, Request, Response, json_response
+
+DATA = Path(__file__).parent / "data"
+INSTANCE = json.loads((DATA / "mastodon_instance.json").read_text())
+STATUS = json.loads((DATA / "mastodon_status_example.json").read_text())
+EPOCH = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def account(domain: str, username: str, *, followers: int = 120, display_name: str = "") -> dict:
+    acc = copy.deepcopy(STATUS["account"])
+    acc.update(
+        id=str(abs(hash((domain, username))) % 10**17),
+        username=username,
+        acct=username,
+        display_name=display_name or username.replace("_", " ").title(),
+        url=f"https://{domain}/@{username}",
+        uri=f"https://{domain}/users/{username}",
+        followers_count=followers,
+        following_count=87,
+        statuses_count=412,
+        note="<p>Teacher. Nurture group lead.</p>",
+        fields=[],
+    )
+    return acc
+
+
+def hashtag_html(domain: str, tag: str) -> str:
+    return (
+        f'<a href="https://{domain}/tags/{tag.lower()}" class="mention hashtag" rel="tag">'
+        f"#<span>{tag}</span></a>"
+    )
+
+
+def status(
+    domain: str,
+    n: int,
+    *,
+    username: str = "ms_okafor",
+    text: str = "Our nurture group kept Sam in school this term.",
+    tags: tuple[str, ...] = ("AspireNotToExclude",),
+    created: datetime | None = None,
+    followers: int = 120,
+    spoiler: str = "",
+    media: bool = False,
+    mention: str | None = None,
+    emoji: bool = False,
+    likes: int = 3,
+) -> dict:
+    """A status as its origin instance `domain` serves it (local id set by the instance)."""
+    created = created or EPOCH + timedelta(minutes=n)
+    s = copy.deepcopy(STATUS)
+    acc = account(domain, username, followers=followers)
+    body = text
+    if emoji:
+        body += " :nurture_heart:"
+    if mention:
+        user, host = mention.split("@")
+        body = (
+            f'<span class="h-card"><a href="https://{host}/@{user}" class="u-url mention">@<span>{user}</span></a></span> '
+            + body
+        )
+    body += " " + " ".join(hashtag_html(domain, t) for t in tags)
+    link = (
+        '<a href="https://www.nurtureuk.org/what-we-do/nurture-groups/" rel="nofollow noopener" target="_blank">'
+        '<span class="invisible">https://www.</span><span class="ellipsis">nurtureuk.org/what-we-do/nurt</span>'
+        '<span class="invisible">ure-groups/</span></a>'
+    )
+    s.update(
+        id=None,
+        created_at=iso(created),
+        uri=f"https://{domain}/users/{username}/statuses/{n}",
+        url=f"https://{domain}/@{username}/{n}",
+        content=f"<p>{body}</p><p>More: {link}</p>",
+        spoiler_text=spoiler,
+        sensitive=bool(spoiler),
+        account=acc,
+        tags=[{"name": t.lower(), "url": f"https://{domain}/tags/{t.lower()}"} for t in tags],
+        mentions=(
+            [{"id": "9", "username": mention.split("@")[0], "acct": mention,
+              "url": f"https://{mention.split('@')[1]}/@{mention.split('@')[0]}"}]
+            if mention else []
+        ),
+        emojis=(
+            [{"shortcode": "nurture_heart", "url": f"https://{domain}/emoji/heart.png",
+              "static_url": f"https://{domain}/emoji/heart.png", "visible_in_picker": True}]
+            if emoji else []
+        ),
+        media_attachments=(
+            [{"id": str(n), "type": "video", "url": f"https://files.{domain}/media/{n}.mp4",
+              "preview_url": f"https://files.{domain}/media/{n}.png", "remote_url": None,
+              "description": "A pupil shows the nurture room's calm corner", "blurhash": "UeKUpFxuo~R%0nW;WCnhF6RjaJt757oJodS$",
+              "meta": {"length": "0:00:21.00", "duration": 21.0, "fps": 30, "size": "720x1280"}}]
+            if media else []
+        ),
+        card=None,
+        replies_count=1,
+        reblogs_count=2,
+        favourites_count=likes,
+        quotes_count=0,
+        edited_at=None,
+    )
+    return s
+
+
+class FakeMastodon(FakeServer):
+    """One instance: `add(status)` federates a status to it under a new local id."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, domain: str = "fake.social", *, require_auth: str | None = None):
+        super().__init__()
+        self.domain = domain
+        self.require_auth = require_auth  # the access token this instance insists on
+        self.timeline: list[tuple[int, dict, bytes]] = []  # (local id, status, its JSON)
+        self.remaining = 300
+
+    def add(self, origin_status: dict) -> dict:
+        """Receive a status (from any origin) and give it this instance's next local id."""
+        s = copy.deepcopy(origin_status)
+        created = datetime.fromisoformat(s["created_at"].replace("Z", "+00:00"))
+        local_id = (int(created.timestamp() * 1000) << 16) + next(self._ids) % 65536
+        s["id"] = str(local_id)
+        origin = s["uri"].split("/")[2]
+        if origin != self.domain and "@" not in s["account"]["acct"]:
+            s["account"]["acct"] = f"{s['account']['username']}@{origin}"
+        with self.lock:
+            self.timeline.append((local_id, s, json.dumps(s).encode()))
+            self.timeline.sort(key=lambda item: item[0])
+        return s
+
+    def edit(self, uri: str, new_text: str, *, at: datetime | None = None) -> None:
+        with self.lock:
+            for i, (local_id, s, _) in enumerate(self.timeline):
+                if s["uri"] == uri:
+                    s["content"] = f"<p>{new_text}</p>"
+                    s["edited_at"] = iso(at or datetime.now(timezone.utc))
+                    self.timeline[i] = (local_id, s, json.dumps(s).encode())
+
+    def delete(self, uri: str) -> None:
+        with self.lock:
+            self.timeline = [item for item in self.timeline if item[1]["uri"] != uri]
+
+    def extra_headers(self, request: Request) -> dict[str, str]:
+        with self.lock:
+            self.remaining = max(0, self.remaining - 1)
+            remaining = self.remaining
+        reset = datetime.now(timezone.utc) + timedelta(minutes=5)
+        return {
+            "X-RateLimit-Limit": "300",
+            "X-RateLimit-Remaining": str(remaining or 1),
+            "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "Cache-Control": "private, no-store",
+            "Vary": "Accept, Origin",
+        }
+
+    def route(self, request: Request) -> Response:
+        if request.path in ("/api/v2/instance", "/api/v2/instance/"):
+            return json_response(200, self.instance_info())
+        if request.path.startswith("/api/v1/timelines/tag/"):
+            if self.require_auth and request.headers.get("authorization") != f"Bearer {self.require_auth}":
+                return json_response(401, {"error": "This API requires an authenticated user"})
+            return self.tag_timeline(request)
+        return json_response(404, {"error": "Not Found"})
+
+    def instance_info(self) -> dict:
+        info = copy.deepcopy(INSTANCE)
+        info["domain"] = self.domain
+        if self.require_auth:
+            info["configuration"]["timelines_access"]["hashtag_feeds"] = {
+                "local": "authenticated", "remote": "authenticated"}
+        return info
+
+    def tag_timeline(self, request: Request) -> Response:
+        """Mastodon's paginate_by_id: newest first; `min_id` takes the page just above it."""
+        tag = request.path.rsplit("/", 1)[1].lower()
+        q = request.query
+        try:
+            limit = min(int(q.get("limit", 20)), 40)
+        except ValueError:
+            return json_response(422, {"error": "Validation failed"})
+        with self.lock:
+            items = [(i, body) for i, s, body in self.timeline
+                     if any(t["name"].lower() == tag for t in s["tags"])]
+        if q.get("min_id"):
+            floor = int(q["min_id"])
+            page = [x for x in items if x[0] > floor][:limit][::-1]
+        else:
+            ceiling = int(q["max_id"]) if q.get("max_id") else None
+            since = int(q["since_id"]) if q.get("since_id") else None
+            page = [x for x in reversed(items)
+                    if (ceiling is None or x[0] < ceiling) and (since is None or x[0] > since)][:limit]
+        headers = {}
+        if page:
+            base = f"http://{request.headers.get('host')}{request.path}"
+            extra = {"limit": q["limit"]} if "limit" in q else {}
+            headers["Link"] = (
+                f'<{base}?{urlencode({**extra, "max_id": page[-1][0]})}>; rel="next", '
+                f'<{base}?{urlencode({**extra, "min_id": page[0][0]})}>; rel="prev"'
+            )
+        body = b"[" + b",".join(body for _, body in page) + b"]"
+        return Response(200, body, headers)
+
+
+def seed(instance: FakeMastodon, count: int, *, domain: str | None = None, tag: str = "AspireNotToExclude",
+         start: int = 0) -> list[dict]:
+    """Add `count` varied statuses; returns them as served."""
+    domain = domain or instance.domain
+    out = []
+    for n in range(start, start + count):
+        out.append(instance.add(status(
+            domain, n,
+            username=["ms_okafor", "mr_hughes", "parent_of_two", "senco_leeds", "year6_pupil"][n % 5],
+            tags=(tag,) if n % 3 else (tag, "NurtureGroups"),
+            spoiler="Exclusion, mental health" if n % 11 == 0 else "",
+            media=n % 7 == 0,
+            mention="nurtureuk@mastodonapp.uk" if n % 13 == 0 else None,
+            emoji=n % 4 == 0,
+            followers=100 + n,
+        )))
+    return out
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
