@@ -156,7 +156,7 @@ def _collect_source(
                 writer.save_fetches(e.fetches)
             outcome.requests += len(e.fetches)
             outcome.errors.append(str(e))
-            log.error("%s: %s", job.platform, e)
+            log.info("%s: source failed: %s", job.platform, e)
         finally:
             if progress is not None and task is not None:
                 progress.update(task, visible=False)

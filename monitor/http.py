@@ -32,6 +32,7 @@ from monitor.clock import utc_now
 from monitor.config import HttpPolicy
 
 T = TypeVar("T")
+_sleep = time.sleep  # the one place the policy waits; tests replace it to see the waits
 
 SECRET_PARAMS = {"access_token", "token", "password", "client_secret", "refresh_token", "code"}
 REMAINING_HEADERS = ("x-ratelimit-remaining", "ratelimit-remaining")
@@ -223,7 +224,7 @@ def _judge(
     if _in_chain(exc, transport_errors) or exchange is None:
         if exchange is None and not _in_chain(exc, transport_errors):
             raise exc  # not an HTTP fault: a bug, which retrying would only hide
-        return _Verdict(True, f"network error ({type(exc).__name__}: {_short(exc)})")
+        return _Verdict(True, _network_message(exc))
     status = exchange.status or 0
     if status == 429:
         wait = parse_retry_after(exchange.headers.get("retry-after"))
@@ -236,6 +237,26 @@ def _judge(
         return _Verdict(True, f"malformed response ({_short(exc)})")
     hint = hints.get(status, "")
     return _Verdict(False, f"HTTP {status}" + (f": {hint}" if hint else ""))
+
+
+def _network_message(exc: BaseException) -> str:
+    """Name the network fault in a few words instead of urllib3's paragraph."""
+    text = str(exc)
+    for needle, message in (
+        ("timed out", "timed out"),
+        ("Timeout", "timed out"),
+        ("NameResolution", "host name not found"),
+        ("Name or service not known", "host name not found"),
+        ("Connection refused", "connection refused"),
+        ("IncompleteRead", "response cut off before its end"),
+        ("ChunkedEncoding", "response cut off before its end"),
+        ("RemoteDisconnected", "connection closed with no response"),
+        ("Connection aborted", "connection closed with no response"),
+        ("Connection reset", "connection reset"),
+    ):
+        if needle in text:
+            return f"network error: {message}"
+    return f"network error ({type(exc).__name__}: {_short(exc)})"
 
 
 def _short(exc: BaseException, limit: int = 160) -> str:
@@ -251,11 +272,12 @@ def call(
     describe: str,
     transport_errors: tuple[type[BaseException], ...],
     hints: dict[int, str] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
 ) -> T:
     """Run one API call under the shared policy; return its result or raise SourceError."""
     hints = hints or {}
+    sleep = sleep or _sleep
     attempt = 0
     while True:
         attempt += 1

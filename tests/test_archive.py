@@ -1,0 +1,144 @@
+"""The archive: schema by migrations, refusal of what it cannot trust, one atomic writer."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from collectors.base import Author, Fetch, Page, Post
+from monitor import archive
+from monitor.archive import ArchiveError, open_archive, save_page, start_run
+from monitor.migrations import MIGRATION_NAMES
+
+
+def page(n: int, *, cursor: str | None = None, key_prefix: str = "https://fake.social/s/") -> Page:
+    author = Author("mastodon", "https://fake.social/users/a", "a@fake.social", followers_count=5)
+    posts = [
+        Post("mastodon", f"{key_prefix}{i}", None, author, "2026-11-02T09:00:00.000000+00:00",
+             f"text {i}", {"id": str(i)}, local_id=str(i), likes=1)
+        for i in range(n)
+    ]
+    fetch = Fetch("mastodon", "fake.social", "GET", "http://fake/api", {}, 200, "2026-11-02T09:00:00+00:00")
+    return Page("mastodon", "fake.social", "AspireNotToExclude", posts, [fetch], cursor)
+
+
+@pytest.fixture
+def db(tmp_path):
+    return open_archive(tmp_path / "archive.db")
+
+
+def test_new_archive_is_created_in_wal_mode_at_the_current_schema_version(db):
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATION_NAMES)
+    assert {"posts", "authors", "post_versions", "fetches", "runs", "source_runs", "cursors"} <= set(db.table_names())
+
+
+def test_reopening_an_archive_applies_no_migration_twice(tmp_path, db):
+    db.close()
+    again = open_archive(tmp_path / "archive.db")
+    assert again.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == len(MIGRATION_NAMES)
+
+
+def test_older_archive_is_upgraded(tmp_path, monkeypatch):
+    from monitor import migrations
+
+    path = tmp_path / "archive.db"
+    open_archive(path).close()
+
+    @migrations.migration
+    def m999_add_note(db):
+        db["posts"].add_column("note", str)
+
+    try:
+        upgraded = open_archive(path)
+        assert "note" in upgraded["posts"].columns_dict
+        assert upgraded.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATION_NAMES)
+    finally:
+        MIGRATION_NAMES.remove("m999_add_note")
+        migrations.migrations._migrations.pop()
+
+
+def test_archive_from_a_newer_version_is_refused(tmp_path, db):
+    db.execute(f"PRAGMA user_version = {len(MIGRATION_NAMES) + 1}")
+    db.close()
+    with pytest.raises(ArchiveError, match="written by a newer campaign-monitor .* upgrade campaign-monitor"):
+        open_archive(tmp_path / "archive.db")
+
+
+def test_file_that_is_not_sqlite_is_refused_with_its_name(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_text("not a database, just notes " * 100)
+    with pytest.raises(ArchiveError, match=r"notes.db: not a usable SQLite archive"):
+        open_archive(path)
+
+
+def test_other_sqlite_database_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE things (id INTEGER)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(ArchiveError, match="not a campaign-monitor archive"):
+        open_archive(path)
+    conn = sqlite3.connect(path)
+    assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")] == ["things"]
+
+
+def test_page_and_its_cursor_are_written_together(db):
+    run = start_run(db, "test")
+    save_page(db, page(3, cursor="2"), run)
+    assert db.execute("SELECT count(*) FROM posts").fetchone()[0] == 3
+    assert archive.get_cursor(db, "mastodon", "fake.social", "AspireNotToExclude") == "2"
+
+
+def test_failed_page_leaves_neither_posts_nor_cursor(db, monkeypatch):
+    run = start_run(db, "test")
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(archive, "advance_cursor", explode)
+    with pytest.raises(RuntimeError):
+        save_page(db, page(3, cursor="2"), run)
+    assert db.execute("SELECT count(*) FROM posts").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM fetches").fetchone()[0] == 0
+
+
+def test_counts_only_grow_so_instances_with_partial_counts_do_not_flip_versions(db):
+    run = start_run(db, "test")
+    high = page(1)
+    high.posts[0].likes = 10
+    save_page(db, high, run)
+    low = page(1)
+    low.posts[0].likes = 2
+    result = save_page(db, low, run)
+    assert (result.new, result.updated) == (0, 0)
+    assert db.execute("SELECT likes, version FROM posts").fetchone() == (10, 1)
+
+
+def test_grown_counts_keep_the_earlier_state_as_a_version(db):
+    run = start_run(db, "test")
+    save_page(db, page(1), run)
+    more = page(1)
+    more.posts[0].likes = 7
+    more.posts[0].raw = {"id": "0", "favourites_count": 7}
+    assert save_page(db, more, run).updated == 1
+    assert db.execute("SELECT likes, version FROM posts").fetchone() == (7, 2)
+    assert db.execute("SELECT likes, raw FROM post_versions").fetchone() == (1, '{"id": "0"}')
+
+
+def test_second_writer_waits_for_the_first_instead_of_failing(tmp_path, db):
+    other = open_archive(tmp_path / "archive.db")
+    run = start_run(db, "test")
+    db.conn.execute("BEGIN IMMEDIATE")
+    import threading
+
+    done = []
+    t = threading.Thread(target=lambda: done.append(save_page(other, page(2, cursor="1"), run)))
+    t.start()
+    t.join(0.3)
+    assert not done
+    db.conn.execute("COMMIT")
+    t.join(10)
+    assert done and done[0].new == 2

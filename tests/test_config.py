@@ -1,0 +1,76 @@
+"""The config file: what `init` writes, and one-line errors for everything else."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.config import DEFAULT_CONFIG, ConfigError, load_config
+
+
+def write(tmp_path, text):
+    path = tmp_path / "campaign.toml"
+    path.write_text(text)
+    return path
+
+
+def test_init_writes_a_config_for_the_first_campaign(tmp_path, run_cli):
+    path = tmp_path / "campaign.toml"
+    result = run_cli("init", "-c", str(path))
+    assert result.exit_code == 0
+    config = load_config(path)
+    assert config.hashtags == ("AspireNotToExclude",)
+    assert config.mastodon.instances == ("https://mastodon.social", "https://mastodonapp.uk")
+    assert config.archive == tmp_path / "archive.db"
+
+
+def test_init_refuses_to_overwrite_an_existing_config(tmp_path, run_cli):
+    path = write(tmp_path, "# mine\n")
+    result = run_cli("init", "-c", str(path))
+    assert result.exit_code == 2 and "already exists" in result.output
+    assert path.read_text() == "# mine\n"
+
+
+def test_archive_path_is_relative_to_the_config_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / "c.toml"
+    path.write_text(DEFAULT_CONFIG)
+    assert load_config(path).archive == tmp_path / "sub" / "archive.db"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('[campaign]\nname = "x"\nhashtags = ["A"]\ncolour = "red"\n', "unknown key 'colour' in [campaign]"),
+        ('[campaign]\nname = "x"\nhashtags = ["A"]\n[twitter]\n', "unknown section or key 'twitter'"),
+        ('[campaign]\nname = "x"\nhashtags = ["#A"]\n', "hashtags[0] '#A' must be written without '#': 'A'"),
+        ('[campaign]\nname = "x"\nhashtags = []\n', "hashtags must list at least one hashtag"),
+        ('[campaign]\nname = "x"\nhashtags = ["A", "a"]\n', "hashtags[1] 'a' repeats 'A'"),
+        ('[campaign]\nname = "x"\nhashtags = "A"\n', "[campaign] hashtags must be a list of hashtags"),
+        ('[campaign]\nname = "x"\n', "[campaign] hashtags is required"),
+        ('[campaign]\nname = "x"\nhashtags = ["A"]\n[mastodon]\ninstances = ["mastodon.social"]\n',
+         "[mastodon] instances[0] 'mastodon.social' must be a base URL"),
+        ('[campaign]\nname = "x"\nhashtags = ["A"]\n[mastodon]\nlimit = 80\n', "[mastodon] limit must be from 1 to 40"),
+        ('[campaign]\nname = "x"\nhashtags = ["A"]\n[http]\ntimeout = "soon"\n', "[http] timeout must be a number of seconds"),
+        ('[campaign\nname = "x"\n', "not valid TOML"),
+    ],
+)
+def test_bad_config_names_file_key_and_what_is_expected(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value).startswith(str(path))
+    assert message in str(error.value)
+
+
+def test_bad_config_exits_2_with_one_line_and_no_archive(tmp_path, run_cli):
+    path = write(tmp_path, '[campaign]\nname = "x"\nhashtags = ["#A"]\n')
+    result = run_cli("collect", "-c", str(path))
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and result.output.startswith(f"Error: {path}")
+    assert not (tmp_path / "archive.db").exists()
+
+
+def test_missing_config_says_how_to_make_one(tmp_path, run_cli):
+    result = run_cli("status", "-c", str(tmp_path / "none.toml"))
+    assert result.exit_code == 2
+    assert "run 'campaign-monitor init'" in result.output
