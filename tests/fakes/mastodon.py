@@ -245,3 +245,34 @@ def seed(instance: FakeMastodon, count: int, *, domain: str | None = None, tag: 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def lean_status(domain: str, n: int, tag: str = "AspireNotToExclude") -> dict:
+    """A status with only the fields every Mastodon version sends: cheap to parse, for
+    tests that need thousands of them."""
+    created = EPOCH + timedelta(seconds=n)
+    return {
+        "id": None,
+        "created_at": iso(created),
+        "in_reply_to_id": None,
+        "in_reply_to_account_id": None,
+        "sensitive": False,
+        "spoiler_text": "",
+        "visibility": "public",
+        "language": "en",
+        "uri": f"https://{domain}/users/u{n % 50}/statuses/{n}",
+        "url": f"https://{domain}/@u{n % 50}/{n}",
+        "replies_count": 0,
+        "reblogs_count": n % 3,
+        "favourites_count": n % 5,
+        "edited_at": None,
+        "content": f"<p>Story {n}: nurture kept us in school {hashtag_html(domain, tag)}</p>",
+        "account": {"id": str(n % 50), "username": f"u{n % 50}", "acct": f"u{n % 50}",
+                    "display_name": "", "url": f"https://{domain}/@u{n % 50}",
+                    "uri": f"https://{domain}/users/u{n % 50}", "followers_count": n % 50,
+                    "following_count": 1, "statuses_count": 10},
+        "media_attachments": [],
+        "mentions": [],
+        "tags": [{"name": tag.lower(), "url": f"https://{domain}/tags/{tag.lower()}"}],
+        "emojis": [],
+    }

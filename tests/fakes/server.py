@@ -52,6 +52,11 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
     return Response(status, json.dumps(payload).encode(), headers or {})
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients killed or timed out on purpose drop their connections
+
+
 class FakeServer:
     """Subclasses implement `route(request) -> Response`; faults are served before it."""
 
@@ -63,6 +68,7 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else delayed ACKs add 40 ms to every response
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -73,7 +79,7 @@ class FakeServer:
             def do_POST(self) -> None:
                 server._handle(self, "POST")
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
