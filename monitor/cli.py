@@ -74,6 +74,11 @@ def init(config_path: Path, force: bool) -> None:
     click.echo(f"Wrote {config_path}; edit it, then run 'campaign-monitor collect'.")
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM stops a collection the way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 @cli.command()
 @config_option
 @click.option(
@@ -96,7 +101,7 @@ def collect(config_path: Path, platforms: tuple[str, ...], quiet: bool) -> None:
             raise ConfigError(f"{config_path}: --platform {platform}: no [{platform}] sources configured")
     db = open_archive(config.archive)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     err = Console(stderr=True)
     try:
         with progress_bar(err) as progress:

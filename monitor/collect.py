@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -101,13 +100,22 @@ def run_collection(
         outcomes[job.source] = SourceOutcome(job.platform, job.source)
 
     def work(job: SourceJob) -> None:
-        _collect_source(job, writer, outcomes[job.source], progress, stop)
+        try:
+            _collect_source(job, writer, outcomes[job.source], progress, stop)
+        except Exception as e:  # a bug must not take the other sources down with it
+            log.exception("%s %s: internal error", job.platform, job.source)
+            outcomes[job.source].errors.append(f"{job.source}: internal error: {e!r}")
 
+    # Daemon threads: on Ctrl-C or SIGTERM the main thread records the run and leaves;
+    # a page being written then is committed or rolled back whole, never half.
+    threads = [threading.Thread(target=work, args=(job,), daemon=True) for job in jobs]
     status = "failed"
     try:
-        with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-            for future in [pool.submit(work, job) for job in jobs]:
-                future.result()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)
         failed = [o for o in outcomes.values() if not o.ok]
         status = "ok" if not failed else ("partial" if len(failed) < len(outcomes) else "failed")
     except BaseException:
@@ -115,7 +123,7 @@ def run_collection(
         status = "interrupted"
         raise
     finally:
-        with writer.lock:
+        with writer.lock:  # waits for a page in flight to commit
             for o in outcomes.values():
                 record_source_result(
                     db, run_id, o.platform, o.source,
