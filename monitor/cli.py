@@ -111,10 +111,12 @@ def collect(config_path: Path, platforms: tuple[str, ...], quiet: bool) -> None:
         sys.exit(130)
     if not quiet:
         table = Table(title=f"{config.name}: collected into {config.archive.name}")
-        for column in ("platform", "source", "new posts", "updated posts", "requests", "warnings", "result"):
-            table.add_column(column, justify="right" if column in ("new posts", "updated posts", "requests", "warnings") else "left")
+        table.add_column("source", overflow="fold")
+        for column in ("new posts", "updated posts", "requests", "warnings"):
+            table.add_column(column, justify="right")
+        table.add_column("result")
         for o in outcomes:
-            table.add_row(o.platform, o.source, str(o.new), str(o.updated), str(o.requests),
+            table.add_row(f"{o.platform} {o.source}", str(o.new), str(o.updated), str(o.requests),
                           str(len(o.warnings)), "ok" if o.ok else "[red]failed[/red]")
         Console().print(table)
     for o in outcomes:
@@ -150,22 +152,36 @@ def status(config_path: Path, as_json: bool) -> None:
         r = state.last_run
         console.print(f"Last run #{r['id']}: {r['command']} {r['started_at']} -> {r['status']}")
     sources = Table(title="Sources")
-    for column in ("platform", "source", "posts", "newest post", "last run", "result", "new", "requests", "warnings"):
-        sources.add_column(column)
+    for column in ("platform", "source", "posts", "newest post", "last run", "result", "new", "requests"):
+        sources.add_column(column, justify="right" if column in ("posts", "new", "requests") else "left",
+                           overflow="fold")
+    notes = []
     for s in state.sources:
-        result = s["last_status"] or "-"
+        failed = s["last_status"] == "failed"
+        sources.add_row(
+            s["platform"], s["source"], str(s["posts"]), _minute(s["newest"]), _minute(s["last_run_at"]),
+            "[red]failed[/red]" if failed else (s["last_status"] or "-"),
+            str(s["last_new"] or 0), str(s["last_requests"] or 0),
+        )
         if s["last_error"]:
-            result = f"[red]{result}[/red]: {s['last_error']}"
-        sources.add_row(s["platform"], s["source"], str(s["posts"]), s["newest"] or "-",
-                        s["last_run_at"] or "-", result, str(s["last_new"] or 0),
-                        str(s["last_requests"] or 0), "\n".join(s["last_warnings"]) or "-")
+            notes.append(f"[red]error[/red] {s['source']}: {s['last_error']}")
+        notes.extend(f"[yellow]warning[/yellow] {w}" for w in s["last_warnings"])
     console.print(sources)
+    if not state.sources:
+        console.print("No source collected yet.")
+    for note in notes:
+        console.print(note, highlight=False)
     cursors = Table(title="Cursors (the next run asks only for what is newer)")
     for column in ("platform", "source", "hashtag", "position", "updated"):
         cursors.add_column(column)
     for c in state.cursors:
-        cursors.add_row(c["platform"], c["source"], "#" + c["hashtag"], c["position"], c["updated_at"])
-    console.print(cursors)
+        cursors.add_row(c["platform"], c["source"], "#" + c["hashtag"], c["position"], _minute(c["updated_at"]))
+    console.print(cursors if state.cursors else "No cursors yet: the first run reads each timeline from its start.")
+
+
+def _minute(timestamp: str | None) -> str:
+    """'2026-11-23T08:16:27.123456+00:00' -> '2026-11-23 08:16' (UTC), for narrow tables."""
+    return timestamp[:16].replace("T", " ") if timestamp else "-"
 
 
 def main() -> None:

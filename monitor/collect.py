@@ -128,10 +128,18 @@ def run_collection(
                 record_source_result(
                     db, run_id, o.platform, o.source,
                     status="ok" if o.ok else "failed", new=o.new, updated=o.updated,
-                    requests=o.requests, warnings=o.warnings, error="; ".join(o.errors) or None,
+                    requests=o.requests, warnings=collapse(o.warnings), error="; ".join(o.errors) or None,
                 )
             finish_run(db, run_id, status)
     return list(outcomes.values())
+
+
+def collapse(warnings: list[str]) -> list[str]:
+    """The same warning repeated (a retried fault) is kept once, with its count."""
+    counts: dict[str, int] = {}
+    for w in warnings:
+        counts[w] = counts.get(w, 0) + 1
+    return [w if n == 1 else f"{w} x{n}" for w, n in counts.items()]
 
 
 def _collect_source(

@@ -221,6 +221,9 @@ def _judge(
     transport_errors: tuple[type[BaseException], ...],
     hints: dict[int, str],
 ) -> _Verdict:
+    if exchange is not None and 200 <= (exchange.status or 0) < 300 and _in_chain(exc, (ValueError,)):
+        kind = exchange.headers.get("content-type", "no content type").split(";")[0]
+        return _Verdict(True, f"malformed response (HTTP {exchange.status}, {kind}, not the JSON expected)")
     if _in_chain(exc, transport_errors) or exchange is None:
         if exchange is None and not _in_chain(exc, transport_errors):
             raise exc  # not an HTTP fault: a bug, which retrying would only hide
@@ -298,7 +301,7 @@ def call(
                 raise SourceError(f"{describe}: {verdict.message}") from None
             if attempt >= policy.max_attempts:
                 raise SourceError(
-                    f"{describe}: gave up after {attempt} tries: {verdict.message}"
+                    f"{describe}: gave up after {attempt} {'try' if attempt == 1 else 'tries'}: {verdict.message}"
                 ) from None
             wait = verdict.wait
             if wait is None:
@@ -309,5 +312,5 @@ def call(
                     f"more than [http] max_wait = {policy.max_wait:.0f}s"
                 ) from None
             if on_retry:
-                on_retry(f"{describe}: {verdict.message}; retrying in {wait:.1f}s")
+                on_retry(f"{describe}: {verdict.message} (retried)")
             sleep(wait)

@@ -198,3 +198,13 @@ def test_access_token_from_the_environment_is_sent_and_never_stored(config_for, 
 def test_platform_option_rejects_a_platform_without_sources(fake_mastodon, config_for, run_cli):
     result = run_cli("collect", "-c", str(config_for(fake_mastodon)), "--platform", "reddit")
     assert result.exit_code == 2
+
+
+def test_instance_answering_garbage_is_named_after_its_retries(fake_mastodon, config_for, run_cli, tmp_path):
+    seed(fake_mastodon, 2)
+    with FakeMastodon("garbage.example") as garbage:
+        garbage.fail("html", path="/api/v1/timelines/", times=10)
+        result = run_cli("collect", "-c", str(config_for(garbage, fake_mastodon)))
+    assert result.exit_code == 1
+    assert "gave up after 4 tries: malformed response" in result.output
+    assert rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"] == 2
