@@ -55,6 +55,7 @@ class Post:
     reposts: int | None = None
     replies: int | None = None
     quotes: int | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)  # platform-specific reach
 
 
 @dataclass

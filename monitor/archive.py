@@ -261,7 +261,7 @@ def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: s
             marks = ",".join("?" * len(chunk))
             for row in db.conn.execute(
                 "SELECT id, key, text, content_warning, edited_at, likes, reposts, replies,"
-                f" quotes, raw, raw_fetch_id, version FROM posts WHERE platform = ? AND key IN ({marks})",
+                f" quotes, metrics, raw, raw_fetch_id, version FROM posts WHERE platform = ? AND key IN ({marks})",
                 [platform, *chunk],
             ):
                 existing[row["key"]] = row
@@ -272,13 +272,14 @@ def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: s
     db.conn.executemany(
         "INSERT INTO posts (platform, key, source, local_id, url, author_id, author, created_at,"
         " edited_at, text, content_warning, language, hashtags, media, likes, reposts, replies,"
-        " quotes, raw, version, first_fetch_id, raw_fetch_id, first_seen_at, last_seen_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+        " quotes, metrics, raw, version, first_fetch_id, raw_fetch_id, first_seen_at, last_seen_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
         [
             (p.platform, p.key, source, p.local_id, p.url, author_ids[p.author.key],
              p.author.handle, p.created_at, p.edited_at, p.text, p.content_warning, p.language,
              json.dumps(p.hashtags), json.dumps(p.media), p.likes, p.reposts, p.replies,
-             p.quotes, json.dumps(p.raw, ensure_ascii=False), fetch_id, fetch_id, now, now)
+             p.quotes, json.dumps(p.metrics) if p.metrics else None,
+             json.dumps(p.raw, ensure_ascii=False), fetch_id, fetch_id, now, now)
             for p in fresh
         ],
     )
@@ -305,10 +306,10 @@ def _new_version(
     """Keep the stored state as a version, then make the post's row the newer one."""
     db.execute(
         "INSERT INTO post_versions (post_id, version, text, content_warning, edited_at, likes,"
-        " reposts, replies, quotes, raw, raw_fetch_id, superseded_at, superseded_by_fetch_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " reposts, replies, quotes, metrics, raw, raw_fetch_id, superseded_at, superseded_by_fetch_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [old["id"], old["version"], old["text"], old["content_warning"], old["edited_at"],
-         old["likes"], old["reposts"], old["replies"], old["quotes"], old["raw"],
+         old["likes"], old["reposts"], old["replies"], old["quotes"], old["metrics"], old["raw"],
          old["raw_fetch_id"], now, fetch_id],
     )
     counts = {
@@ -324,6 +325,7 @@ def _new_version(
     values = {
         **content,
         **counts,
+        "metrics": json.dumps(post.metrics) if post.metrics else old["metrics"],
         "raw": json.dumps(post.raw, ensure_ascii=False),
         "raw_fetch_id": fetch_id,
         "version": old["version"] + 1,

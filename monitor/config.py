@@ -38,18 +38,47 @@ class MastodonConfig:
 
 
 @dataclass(frozen=True)
+class RedditConfig:
+    subreddits: tuple[str, ...] = ()
+    search: tuple[str, ...] = ()
+    comments: bool = False
+    user_agent_contact: str = ""
+    oauth_url: str = "https://oauth.reddit.com"
+    reddit_url: str = "https://www.reddit.com"
+
+
+@dataclass(frozen=True)
+class BlueskyConfig:
+    enabled: bool = False
+    service: str = "https://bsky.social"
+    search: tuple[str, ...] = ()
+    since: str | None = None  # ISO date the first run reaches back to
+    window_hours: int = 24
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     name: str
     hashtags: tuple[str, ...]
     archive: Path
     mastodon: MastodonConfig = field(default_factory=MastodonConfig)
+    reddit: RedditConfig = field(default_factory=RedditConfig)
+    bluesky: BlueskyConfig = field(default_factory=BlueskyConfig)
     http: HttpPolicy = field(default_factory=HttpPolicy)
 
     @property
     def platforms(self) -> list[str]:
         """Platforms with something to collect, in a stable order."""
-        return ["mastodon"] if self.mastodon.instances else []
+        configured = {
+            "mastodon": bool(self.mastodon.instances),
+            "reddit": bool(self.reddit.subreddits),
+            "bluesky": self.bluesky.enabled,
+        }
+        return [name for name in PLATFORMS if configured[name]]
+
+
+PLATFORMS = ("mastodon", "reddit", "bluesky")
 
 
 DEFAULT_CONFIG = """\
@@ -65,6 +94,19 @@ archive = "archive.db"                 # SQLite file; relative to this file
 # for hashtag feeds gets the token in MASTODON_ACCESS_TOKEN_<HOST> (for example
 # MASTODON_ACCESS_TOKEN_MASTODON_SOCIAL) or, failing that, MASTODON_ACCESS_TOKEN.
 instances = ["https://mastodon.social", "https://mastodonapp.uk"]
+
+# [reddit]
+# Read-only application access: REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET from the
+# environment (new API access needs Reddit's approval). Without them Reddit is skipped.
+# subreddits = ["Teachers", "SEND", "education", "UKParenting"]   # or ["all"]
+# search = ["nurture group exclusion"]   # extra queries besides the hashtags
+# comments = true                        # also archive comments that carry a hashtag
+# user_agent_contact = "u/your_reddit_name or you@example.org"   # Reddit requires a contact
+
+# [bluesky]
+# Search needs a login: BLUESKY_HANDLE and BLUESKY_APP_PASSWORD from the environment.
+# service = "https://bsky.social"
+# since = "2026-11-01"                   # how far back the first run reaches (default: 30 days)
 
 [http]
 timeout = 30          # seconds to wait for one response
@@ -159,7 +201,7 @@ def load_config(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{where}: not valid TOML: {e}") from None
 
-    sections = {"campaign", "mastodon", "http"}
+    sections = {"campaign", "mastodon", "reddit", "bluesky", "http"}
     for key in doc:
         if key not in sections:
             raise ConfigError(
@@ -207,6 +249,9 @@ def load_config(path: str | Path) -> Config:
     if not 1 <= limit <= 40:
         raise ConfigError(f"{where}: [mastodon] limit must be from 1 to 40, got {limit}")
 
+    reddit = _reddit(doc, where)
+    bluesky = _bluesky(doc, where)
+
     http = _section(
         doc,
         "http",
@@ -229,5 +274,69 @@ def load_config(path: str | Path) -> Config:
         hashtags=hashtags,
         archive=archive,
         mastodon=MastodonConfig(instances=tuple(instances), limit=limit),
+        reddit=reddit,
+        bluesky=bluesky,
         http=HttpPolicy(**{k: (int(v) if k == "max_attempts" else float(v)) for k, v in http.items()}),
+    )
+
+
+def _reddit(doc: dict, where: str) -> RedditConfig:
+    table = _section(
+        doc,
+        "reddit",
+        {
+            "subreddits": (list, "a list of subreddit names without 'r/' (or [\"all\"])"),
+            "search": (list, "a list of search queries"),
+            "comments": (bool, "true or false"),
+            "user_agent_contact": (str, "a contact for Reddit's user agent rule"),
+            "oauth_url": (str, "a base URL"),
+            "reddit_url": (str, "a base URL"),
+        },
+        where,
+        required=False,
+    )
+    subreddits = _string_list(table.get("subreddits", []), where, "[reddit] subreddits")
+    for i, name in enumerate(subreddits):
+        if not re.fullmatch(r"[A-Za-z0-9_]{2,21}", name):
+            raise ConfigError(
+                f"{where}: [reddit] subreddits[{i}] {name!r} must be a subreddit name such as "
+                "'Teachers' (no 'r/', no spaces)"
+            )
+    if table and not subreddits:
+        raise ConfigError(f"{where}: [reddit] subreddits must list at least one subreddit (or [\"all\"])")
+    return RedditConfig(
+        subreddits=tuple(subreddits),
+        search=tuple(_string_list(table.get("search", []), where, "[reddit] search")),
+        comments=table.get("comments", False),
+        user_agent_contact=table.get("user_agent_contact", "").strip(),
+        oauth_url=_base_url(table.get("oauth_url", RedditConfig.oauth_url), where, "[reddit] oauth_url"),
+        reddit_url=_base_url(table.get("reddit_url", RedditConfig.reddit_url), where, "[reddit] reddit_url"),
+    )
+
+
+def _bluesky(doc: dict, where: str) -> BlueskyConfig:
+    table = _section(
+        doc,
+        "bluesky",
+        {
+            "service": (str, "a base URL such as 'https://bsky.social'"),
+            "search": (list, "a list of search queries"),
+            "since": (str, "a date such as '2026-11-01'"),
+            "window_hours": (int, "a whole number of hours"),
+        },
+        where,
+        required=False,
+    )
+    since = table.get("since")
+    if since is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
+        raise ConfigError(f"{where}: [bluesky] since must be a date such as '2026-11-01', got {since!r}")
+    window = table.get("window_hours", 24)
+    if not 1 <= window <= 24 * 31:
+        raise ConfigError(f"{where}: [bluesky] window_hours must be from 1 to 744, got {window}")
+    return BlueskyConfig(
+        enabled="bluesky" in doc,
+        service=_base_url(table.get("service", BlueskyConfig.service), where, "[bluesky] service"),
+        search=tuple(_string_list(table.get("search", []), where, "[bluesky] search")),
+        since=since,
+        window_hours=window,
     )

@@ -161,3 +161,10 @@ def m001_initial(db: Database) -> None:
         },
         pk=("platform", "source", "hashtag"),
     )
+
+
+@migration
+def m002_platform_metrics(db: Database) -> None:
+    """Reach that only one platform has (Reddit's upvote ratio and subreddit size)."""
+    db["posts"].add_column("metrics", str)
+    db["post_versions"].add_column("metrics", str)
