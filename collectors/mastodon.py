@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
@@ -113,21 +114,17 @@ def _hints(instance_url: str) -> dict[int, str]:
     }
 
 
-def fetch_pages(
-    instance_url: str,
-    hashtag: str,
-    cursor: str | None,
-    *,
-    policy: HttpPolicy,
-    limit: int = 40,
-    token: str | None = None,
-    on_retry: Callable[[str], None] | None = None,
-) -> Iterator[Page]:
-    """Yield the pages of `#hashtag` on one instance newer than `cursor`, oldest first.
+@dataclass
+class Connection:
+    """One Mastodon.py client per instance, shared by its hashtags."""
 
-    Each page carries the cursor that becomes true once it is stored; the last page is
-    empty and marks the end (it is still yielded, so its request is on record).
-    """
+    instance_url: str
+    source: str
+    client: Mastodon
+    recorder: http.Recorder
+
+
+def connect(instance_url: str, token: str | None, policy: HttpPolicy) -> Connection:
     source = source_name(instance_url)
     recorder = http.Recorder(PLATFORM, source)
     session = requests.Session()
@@ -141,7 +138,25 @@ def fetch_pages(
         version_check_mode="none",
         user_agent=f"campaign-monitor/{__version__}",
     )
-    describe = f"{source} #{hashtag}"
+    return Connection(instance_url, source, client, recorder)
+
+
+def fetch_pages(
+    conn: Connection,
+    hashtag: str,
+    cursor: str | None,
+    *,
+    policy: HttpPolicy,
+    limit: int = 40,
+    on_retry: Callable[[str], None] | None = None,
+) -> Iterator[Page]:
+    """Yield the pages of `#hashtag` on one instance newer than `cursor`, oldest first.
+
+    Each page carries the cursor that becomes true once it is stored; the last page is
+    empty and marks the end (it is still yielded, so its request is on record).
+    """
+    describe = f"{conn.source} #{hashtag}"
+    recorder = conn.recorder
 
     def call(fn: Callable[[], Any]) -> Any:
         with warnings.catch_warnings():
@@ -152,12 +167,12 @@ def fetch_pages(
                 recorder=recorder,
                 describe=describe,
                 transport_errors=TRANSPORT_ERRORS,
-                hints=_hints(instance_url),
+                hints=_hints(conn.instance_url),
                 on_retry=on_retry,
             )
 
     try:
-        yield from _walk(client, call, describe, source, hashtag, cursor, limit, recorder)
+        yield from _walk(conn.client, call, describe, conn.source, hashtag, cursor, limit, recorder)
     except SourceError as e:
         e.fetches = recorder.drain()
         raise

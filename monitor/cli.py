@@ -17,7 +17,7 @@ from rich.table import Table
 
 from monitor import __version__
 from monitor.archive import ArchiveError, open_archive
-from monitor.config import DEFAULT_CONFIG, DEFAULT_CONFIG_NAME, ConfigError, load_config
+from monitor.config import DEFAULT_CONFIG, DEFAULT_CONFIG_NAME, PLATFORMS, ConfigError, load_config
 
 EXIT_FAILED_SOURCES = 1
 EXIT_USAGE = 2
@@ -85,7 +85,7 @@ def _interrupt(signum: int, frame: Any) -> None:
     "--platform",
     "platforms",
     multiple=True,
-    type=click.Choice(["mastodon"]),
+    type=click.Choice(list(PLATFORMS)),
     help="Collect only this platform (repeatable).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
@@ -116,10 +116,13 @@ def collect(config_path: Path, platforms: tuple[str, ...], quiet: bool) -> None:
             table.add_column(column, justify="right")
         table.add_column("result")
         for o in outcomes:
+            result = "skipped" if o.skipped else ("ok" if o.ok else "[red]failed[/red]")
             table.add_row(f"{o.platform} {o.source}", str(o.new), str(o.updated), str(o.requests),
-                          str(len(o.warnings)), "ok" if o.ok else "[red]failed[/red]")
+                          str(len(o.warnings)), result)
         Console().print(table)
     for o in outcomes:
+        if o.skipped:
+            click.echo(f"{o.platform}: {o.skipped}", err=True)
         for error in o.errors:
             click.echo(f"Error: {o.platform}: {error}", err=True)
     if not all(o.ok for o in outcomes):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterator, TypeVar
 
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -20,6 +20,7 @@ from monitor.archive import Writer, finish_run, get_cursor, record_source_result
 from monitor.config import Config
 
 log = logging.getLogger("campaign_monitor.collect")
+T = TypeVar("T")
 
 # (name of the stream, e.g. the hashtag; a function from cursor to the pages after it)
 Stream = tuple[str, Callable[[str | None], Iterator[Page]]]
@@ -41,6 +42,7 @@ class SourceOutcome:
     requests: int = 0
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    skipped: str | None = None  # why the platform was not collected at all
 
     @property
     def ok(self) -> bool:
@@ -53,16 +55,15 @@ def mastodon_jobs(config: Config, on_retry: Callable[[str, str], None]) -> list[
     jobs = []
     for url in config.mastodon.instances:
         source = mastodon.source_name(url)
-        token = mastodon.token_for(url)
+        conn = _lazy(lambda url=url: mastodon.connect(url, mastodon.token_for(url), config.http))
 
-        def stream(tag: str, url: str = url, token: str | None = token, source: str = source):
+        def stream(tag: str, source: str = source, conn=conn):
             return lambda cursor: mastodon.fetch_pages(
-                url,
+                conn(),
                 tag,
                 cursor,
                 policy=config.http,
                 limit=config.mastodon.limit,
-                token=token,
                 on_retry=lambda message: on_retry(source, message),
             )
 
@@ -70,7 +71,46 @@ def mastodon_jobs(config: Config, on_retry: Callable[[str, str], None]) -> list[
     return jobs
 
 
-JOB_BUILDERS = {"mastodon": mastodon_jobs}
+def _lazy(make: Callable[[], T]) -> Callable[[], T]:
+    """Make a source's client once, in its own thread, on first use; its streams share it."""
+    made: list[T] = []
+
+    def get() -> T:
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return get
+
+
+class Skip(Exception):
+    """A platform that cannot be collected in this run (no credentials); not a failure."""
+
+
+def reddit_jobs(config: Config, on_retry: Callable[[str, str], None]) -> list[SourceJob]:
+    from collectors import reddit
+
+    creds = reddit.credentials()
+    if creds is None:
+        raise Skip(reddit.missing_credentials_message())
+    cfg = config.reddit
+    jobs = []
+    for subreddit in cfg.subreddits:
+        source = f"r/{subreddit}"
+        conn = _lazy(lambda subreddit=subreddit: reddit.connect(cfg, subreddit, creds, config.http))
+
+        def stream(query: str, subreddit: str = subreddit, source: str = source, conn=conn):
+            return lambda cursor: reddit.search_pages(
+                cfg, conn(), subreddit, query, cursor, hashtags=config.hashtags, policy=config.http,
+                on_retry=lambda message: on_retry(source, message),
+            )
+
+        streams = [(q, stream(q)) for q in reddit.queries(config.hashtags, cfg.search)]
+        jobs.append(SourceJob("reddit", source, streams))
+    return jobs
+
+
+JOB_BUILDERS = {"mastodon": mastodon_jobs, "reddit": reddit_jobs}
 
 
 def run_collection(
@@ -91,11 +131,12 @@ def run_collection(
         log.warning(message)
         outcomes[source].warnings.append(message)
 
-    jobs = [
-        job
-        for platform in (platforms or config.platforms)
-        for job in JOB_BUILDERS[platform](config, on_retry)
-    ]
+    jobs: list[SourceJob] = []
+    for platform in platforms or config.platforms:
+        try:
+            jobs += JOB_BUILDERS[platform](config, on_retry)
+        except Skip as skip:
+            outcomes[platform] = SourceOutcome(platform, "-", skipped=str(skip))
     for job in jobs:
         outcomes[job.source] = SourceOutcome(job.platform, job.source)
 
@@ -127,8 +168,9 @@ def run_collection(
             for o in outcomes.values():
                 record_source_result(
                     db, run_id, o.platform, o.source,
-                    status="ok" if o.ok else "failed", new=o.new, updated=o.updated,
-                    requests=o.requests, warnings=collapse(o.warnings), error="; ".join(o.errors) or None,
+                    status="skipped" if o.skipped else ("ok" if o.ok else "failed"), new=o.new, updated=o.updated,
+                    requests=o.requests, warnings=collapse(o.warnings),
+                    error="; ".join(o.errors) or o.skipped,
                 )
             finish_run(db, run_id, status)
     return list(outcomes.values())

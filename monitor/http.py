@@ -221,14 +221,12 @@ def _judge(
     transport_errors: tuple[type[BaseException], ...],
     hints: dict[int, str],
 ) -> _Verdict:
-    if exchange is not None and 200 <= (exchange.status or 0) < 300 and _in_chain(exc, (ValueError,)):
-        kind = exchange.headers.get("content-type", "no content type").split(";")[0]
-        return _Verdict(True, f"malformed response (HTTP {exchange.status}, {kind}, not the JSON expected)")
-    if _in_chain(exc, transport_errors) or exchange is None:
-        if exchange is None and not _in_chain(exc, transport_errors):
+    """Judge by the response when there is one; libraries chain unrelated earlier errors."""
+    if exchange is None or exchange.status is None:
+        if not _in_chain(exc, transport_errors):
             raise exc  # not an HTTP fault: a bug, which retrying would only hide
         return _Verdict(True, _network_message(exc))
-    status = exchange.status or 0
+    status = exchange.status
     if status == 429:
         wait = parse_retry_after(exchange.headers.get("retry-after"))
         if wait is None:
@@ -237,7 +235,12 @@ def _judge(
     if status >= 500:
         return _Verdict(True, f"server error (HTTP {status})")
     if 200 <= status < 300:
-        return _Verdict(True, f"malformed response ({_short(exc)})")
+        if _in_chain(exc, (ValueError,)):
+            kind = exchange.headers.get("content-type", "no content type").split(";")[0]
+            return _Verdict(True, f"malformed response (HTTP {status}, {kind}, not the JSON expected)")
+        if _in_chain(exc, transport_errors):
+            return _Verdict(True, _network_message(exc))
+        return _Verdict(True, f"unusable response (HTTP {status}: {_short(exc)})")
     hint = hints.get(status, "")
     return _Verdict(False, f"HTTP {status}" + (f": {hint}" if hint else ""))
 

@@ -28,8 +28,8 @@ def write_config(path: Path, instances: list[str], *, hashtags=("AspireNotToExcl
     urls = ", ".join(f'"{u}"' for u in instances)
     path.write_text(
         f'[campaign]\nname = "Test campaign"\nhashtags = [{tags}]\narchive = "archive.db"\n\n'
-        f"[mastodon]\ninstances = [{urls}]\n\n"
-        "[http]\ntimeout = 2\nmax_attempts = 4\nbackoff = 0.01\nmax_wait = 5\n" + extra,
+        + (f"[mastodon]\ninstances = [{urls}]\n\n" if instances else "")
+        + "[http]\ntimeout = 2\nmax_attempts = 4\nbackoff = 0.01\nmax_wait = 5\n" + extra,
         encoding="utf-8",
     )
     return path
@@ -50,3 +50,22 @@ def run_cli(monkeypatch):
     def run(*args: str):
         return CliRunner().invoke(cli, list(args), catch_exceptions=False)
     return run
+
+
+@pytest.fixture
+def fake_reddit(monkeypatch):
+    from tests.fakes.reddit import FakeReddit
+
+    monkeypatch.setenv("REDDIT_CLIENT_ID", "app-id")
+    monkeypatch.setenv("REDDIT_CLIENT_SECRET", "app-secret")
+    with FakeReddit() as server:
+        yield server
+
+
+def reddit_section(server, *, subreddits=("Teachers",), comments=True, search=()) -> str:
+    subs = ", ".join(f'"{s}"' for s in subreddits)
+    queries = ", ".join(f'"{q}"' for q in search)
+    return (
+        f"\n[reddit]\nsubreddits = [{subs}]\nsearch = [{queries}]\ncomments = {str(comments).lower()}\n"
+        f'user_agent_contact = "tests@example.org"\noauth_url = "{server.url}"\nreddit_url = "{server.url}"\n'
+    )

@@ -63,6 +63,7 @@ class FakeServer:
     def __init__(self) -> None:
         self.faults: deque[Fault] = deque()
         self.requests: list[Request] = []
+        self.errors: list[str] = []
         self.lock = threading.Lock()
         server = self
 
@@ -138,7 +139,11 @@ class FakeServer:
         fault = self._take_fault(parts.path)
         if fault is not None and self._serve_fault(handler, request, fault):
             return
-        response = self.route(request)
+        try:
+            response = self.route(request)
+        except Exception as e:  # a bug in a fake must show as such, not as a dropped connection
+            response = Response(500, f"fake server error: {e!r}".encode(), content_type="text/plain")
+            self.errors.append(repr(e))
         self._send(handler, response, request)
 
     def _send(self, handler: BaseHTTPRequestHandler, response: Response, request: Request,
