@@ -12,6 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, TypeVar
+from urllib.parse import urlsplit
 
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -110,7 +111,26 @@ def reddit_jobs(config: Config, on_retry: Callable[[str, str], None]) -> list[So
     return jobs
 
 
-JOB_BUILDERS = {"mastodon": mastodon_jobs, "reddit": reddit_jobs}
+def bluesky_jobs(config: Config, on_retry: Callable[[str, str], None]) -> list[SourceJob]:
+    from collectors import bluesky
+
+    creds = bluesky.credentials()
+    if creds is None:
+        raise Skip(bluesky.missing_credentials_message())
+    cfg = config.bluesky
+    conn = _lazy(lambda: bluesky.connect(cfg, creds, config.http))
+    source = urlsplit(cfg.service).netloc
+
+    def stream(name: str, tag: str | None):
+        return lambda cursor: bluesky.search_pages(
+            cfg, conn(), name, cursor, tag=tag, on_retry=lambda message: on_retry(source, message))
+
+    streams = [(tag, stream(tag, tag)) for tag in config.hashtags]
+    streams += [(query, stream(query, None)) for query in cfg.search]
+    return [SourceJob("bluesky", source, streams)]
+
+
+JOB_BUILDERS = {"mastodon": mastodon_jobs, "reddit": reddit_jobs, "bluesky": bluesky_jobs}
 
 
 def run_collection(

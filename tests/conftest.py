@@ -69,3 +69,22 @@ def reddit_section(server, *, subreddits=("Teachers",), comments=True, search=()
         f"\n[reddit]\nsubreddits = [{subs}]\nsearch = [{queries}]\ncomments = {str(comments).lower()}\n"
         f'user_agent_contact = "tests@example.org"\noauth_url = "{server.url}"\nreddit_url = "{server.url}"\n'
     )
+
+
+@pytest.fixture
+def fake_bluesky(monkeypatch):
+    from tests.fakes.bluesky import FakeBluesky
+
+    monkeypatch.setenv("BLUESKY_HANDLE", "campaign.bsky.social")
+    monkeypatch.setenv("BLUESKY_APP_PASSWORD", "app-pass-word")
+    with FakeBluesky() as server:
+        yield server
+
+
+def bluesky_section(server, *, days_back: int = 8, window_hours: int = 48, search=()) -> str:
+    from datetime import date, timedelta
+
+    queries = ", ".join(f'"{q}"' for q in search)
+    since = (date.today() - timedelta(days=days_back)).isoformat()
+    return (f'\n[bluesky]\nservice = "{server.url}"\nsince = "{since}"\nwindow_hours = {window_hours}\n'
+            f"search = [{queries}]\n")

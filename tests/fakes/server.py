@@ -36,8 +36,9 @@ class Fault:
 class Request:
     method: str
     path: str
-    query: dict[str, str]
+    query: dict[str, str]  # last value of each query parameter or form field (JSON body too)
     headers: dict[str, str]
+    multi: dict[str, list[str]] = field(default_factory=dict)  # every value of repeated parameters
 
 
 @dataclass
@@ -130,10 +131,17 @@ class FakeServer:
         parts = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
-        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        if body and "form" in (handler.headers.get("Content-Type") or ""):
+        multi = parse_qs(parts.query, keep_blank_values=True)
+        query = {k: v[-1] for k, v in multi.items()}
+        content_type = handler.headers.get("Content-Type") or ""
+        if body and "form" in content_type:
             query.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
-        request = Request(method, parts.path, query, {k.lower(): v for k, v in handler.headers.items()})
+        elif body and "json" in content_type:
+            try:
+                query.update({k: v for k, v in json.loads(body).items() if isinstance(v, str)})
+            except (ValueError, AttributeError):
+                pass
+        request = Request(method, parts.path, query, {k.lower(): v for k, v in handler.headers.items()}, multi)
         with self.lock:
             self.requests.append(request)
         fault = self._take_fault(parts.path)

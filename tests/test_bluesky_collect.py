@@ -1,0 +1,185 @@
+"""Collecting Bluesky search results from a fake Bluesky through the real atproto Client."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from tests.conftest import bluesky_section, write_config
+from datetime import timedelta
+
+from tests.fakes.bluesky import NOW, post_view
+
+
+def rows(tmp_path, sql):
+    conn = sqlite3.connect(tmp_path / "archive.db")
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql)]
+    finally:
+        conn.close()
+
+
+def config(tmp_path, server, **options):
+    return write_config(tmp_path / "campaign.toml", [], extra=bluesky_section(server, **options))
+
+
+def searches(server):
+    return server.requests_to("/xrpc/app.bsky.feed.searchPosts")
+
+
+def count(tmp_path) -> int:
+    return rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"]
+
+
+def test_first_run_stores_tagged_posts_with_reach_and_followers(fake_bluesky, tmp_path, run_cli):
+    for n in range(150):
+        fake_bluesky.add(post_view(n, image=n % 5 == 0))
+    fake_bluesky.add(post_view(900, tags=("SomethingElse",)))
+    result = run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
+    assert result.exit_code == 0, result.output
+    assert count(tmp_path) == 150
+    post = rows(tmp_path, "SELECT * FROM posts WHERE key LIKE '%3m00000000005'")[0]
+    assert post["platform"] == "bluesky" and post["author"] == "teacher5.bsky.social"
+    assert post["url"] == "https://bsky.app/profile/teacher5.bsky.social/post/3m00000000005"
+    assert json.loads(post["hashtags"]) == ["aspirenottoexclude"]
+    assert (post["likes"], post["reposts"], post["replies"], post["quotes"]) == (6, 2, 1, 0)
+    assert json.loads(post["media"])[0]["description"] == "Poster: nurture works"
+    assert json.loads(post["raw"])["uri"].startswith("at://did:plc:")
+    authors = rows(tmp_path, "SELECT handle, followers_count FROM authors")
+    assert len(authors) == 7 and all(a["followers_count"] >= 300 for a in authors)
+
+
+def test_search_sends_tag_sort_and_window_bounds(fake_bluesky, tmp_path, run_cli):
+    fake_bluesky.add(post_view(1))
+    run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
+    first = searches(fake_bluesky)[0]
+    assert first.multi["tag"] == ["AspireNotToExclude"] and first.query["q"] == "#AspireNotToExclude"
+    assert first.query["sort"] == "latest" and first.query["since"] < first.query["until"]
+
+
+def test_profiles_are_fetched_in_batches_of_25(fake_bluesky, tmp_path, run_cli):
+    for n in range(60):
+        fake_bluesky.add(post_view(n, handle=f"pupil{n}.bsky.social"))
+    run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
+    batches = [len(r.multi["actors"]) for r in fake_bluesky.requests_to("/xrpc/app.bsky.actor.getProfiles")]
+    assert sum(batches) == 60 and max(batches) <= 25
+
+
+def test_second_run_searches_only_from_the_cursor_with_an_overlap(fake_bluesky, tmp_path, run_cli):
+    for n in range(40):
+        fake_bluesky.add(post_view(n))
+    cfg = config(tmp_path, fake_bluesky)
+    run_cli("collect", "-c", str(cfg))
+    first_run = len(searches(fake_bluesky))
+    fake_bluesky.requests.clear()
+    fake_bluesky.add(post_view(1000, created=NOW + timedelta(minutes=2)))  # newer than everything else
+    result = run_cli("collect", "-c", str(cfg))
+    assert result.exit_code == 0
+    assert len(searches(fake_bluesky)) < first_run
+    assert count(tmp_path) == 41
+
+
+def test_window_reaching_the_search_cap_records_a_warning(fake_bluesky, tmp_path, run_cli, monkeypatch):
+    import collectors.bluesky as bluesky
+
+    monkeypatch.setattr(bluesky, "SEARCH_CAP", 50)
+    fake_bluesky.cap = 50
+    for n in range(120):
+        fake_bluesky.add(post_view(n % 24, handle=f"t{n}.bsky.social") | {"uri": f"at://did:plc:x{n}/app.bsky.feed.post/{n}"})
+    result = run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
+    assert result.exit_code == 0
+    [run] = rows(tmp_path, "SELECT warnings FROM source_runs")
+    assert "search cap" in run["warnings"]
+
+
+def test_wrong_password_is_one_clear_line(fake_bluesky, tmp_path, run_cli, monkeypatch):
+    monkeypatch.setenv("BLUESKY_APP_PASSWORD", "wrong-password")
+    result = run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
+    assert result.exit_code == 1
+    [line] = [l for l in result.output.splitlines() if l.startswith("Error:")]
+    assert "check BLUESKY_HANDLE and BLUESKY_APP_PASSWORD" in line
+    assert "wrong-password" not in result.output and "Traceback" not in result.output
+
+
+def test_missing_login_skips_bluesky_and_collect_succeeds(tmp_path, run_cli, monkeypatch):
+    from tests.fakes.bluesky import FakeBluesky
+
+    monkeypatch.delenv("BLUESKY_HANDLE", raising=False)
+    with FakeBluesky() as server:
+        result = run_cli("collect", "-c", str(config(tmp_path, server)))
+    assert result.exit_code == 0
+    assert "bluesky: skipped: set BLUESKY_HANDLE and BLUESKY_APP_PASSWORD" in result.output
+
+
+def test_session_is_created_once_per_run(fake_bluesky, tmp_path, run_cli):
+    for n in range(30):
+        fake_bluesky.add(post_view(n))
+    run_cli("collect", "-c", str(config(tmp_path, fake_bluesky, search=("calm space",))))
+    assert len(fake_bluesky.requests_to("/xrpc/com.atproto.server.createSession")) == 1
+
+
+def test_session_near_expiry_is_refreshed(fake_bluesky, tmp_path, run_cli):
+    fake_bluesky.access_ttl = 600  # atproto refreshes tokens that expire within 15 minutes
+    fake_bluesky.add(post_view(1))
+    result = run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
+    assert result.exit_code == 0
+    assert fake_bluesky.requests_to("/xrpc/com.atproto.server.refreshSession")
+    assert count(tmp_path) == 1
+
+
+def test_session_expired_by_the_server_is_renewed(fake_bluesky, tmp_path, run_cli):
+    for n in range(100):
+        fake_bluesky.add(post_view(n % 48, handle=f"p{n}.bsky.social") | {"uri": f"at://did:plc:y{n}/app.bsky.feed.post/{n}"})
+    original = fake_bluesky.search
+    calls = {"n": 0}
+
+    def expire_once(request):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            fake_bluesky.expire_sessions()
+        return original(request)
+
+    fake_bluesky.search = expire_once
+    result = run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
+    assert result.exit_code == 0, result.output
+    assert count(tmp_path) == 100
+
+
+def test_rate_limit_waits_for_the_reset_time(fake_bluesky, tmp_path, run_cli, monkeypatch):
+    import time
+
+    from monitor import http
+    from tests.fakes.server import json_response
+
+    waits = []
+    monkeypatch.setattr(http, "_sleep", waits.append)
+    fake_bluesky.add(post_view(1))
+    original = fake_bluesky.route
+    state = {"limited": False}
+
+    def limited_once(request):
+        if request.path.endswith("searchPosts") and not state["limited"]:
+            state["limited"] = True
+            return json_response(429, {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+                                 {"ratelimit-remaining": "0", "ratelimit-reset": str(int(time.time()) + 3)})
+        return original(request)
+
+    fake_bluesky.route = limited_once
+    result = run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
+    assert result.exit_code == 0, result.output
+    assert waits and 1 <= waits[0] <= 4
+    assert count(tmp_path) == 1
+
+
+def test_server_errors_and_malformed_json_are_retried(fake_bluesky, tmp_path, run_cli, monkeypatch):
+    from monitor import http
+
+    monkeypatch.setattr(http, "_sleep", lambda s: None)
+    for n in range(10):
+        fake_bluesky.add(post_view(n))
+    fake_bluesky.fail("502", path="/xrpc/app.bsky.feed.searchPosts")
+    fake_bluesky.fail("malformed", path="/xrpc/app.bsky.feed.searchPosts")
+    result = run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
+    assert result.exit_code == 0, result.output
+    assert count(tmp_path) == 10
