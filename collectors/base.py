@@ -7,8 +7,16 @@ library and transforms API objects into `Post`, `Author` and `Fetch`, grouped in
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def env_pair(first: str, second: str, environ: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """Two credentials from the environment (never from config or archive), or None if either is unset."""
+    environ = os.environ if environ is None else environ
+    a, b = environ.get(first), environ.get(second)
+    return (a, b) if a and b else None
 
 
 class SourceError(Exception):

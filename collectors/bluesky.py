@@ -10,12 +10,11 @@ by URI. Follower counts, which search results lack, come from `getProfiles`, 25 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
-from collectors.base import Author, Page, Post, SourceError
+from collectors.base import Author, Page, Post, SourceError, env_pair
 from monitor import http
 from monitor.clock import to_utc_iso
 from monitor.config import BlueskyConfig, HttpPolicy
@@ -30,9 +29,7 @@ FIRST_RUN_REACH = timedelta(days=30)
 
 
 def credentials(environ: dict[str, str] | None = None) -> tuple[str, str] | None:
-    environ = os.environ if environ is None else environ
-    handle, password = environ.get(HANDLE_ENV), environ.get(PASSWORD_ENV)
-    return (handle, password) if handle and password else None
+    return env_pair(HANDLE_ENV, PASSWORD_ENV, environ)
 
 
 def missing_credentials_message() -> str:
@@ -86,9 +83,10 @@ class Connection:
 
 
 def connect(cfg: BlueskyConfig, creds: tuple[str, str], policy: HttpPolicy) -> Connection:
+    from urllib.parse import urlsplit
+
     from atproto import Client
     from atproto_client.request import Request
-    from urllib.parse import urlsplit
 
     source = urlsplit(cfg.service).netloc
     recorder = http.Recorder(PLATFORM, source)

@@ -12,7 +12,6 @@ nothing twice.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 import requests
 
-from collectors.base import Author, Page, Post, SourceError
+from collectors.base import Author, Page, Post, SourceError, env_pair
 from monitor import __version__, http
 from monitor.clock import to_utc_iso
 from monitor.config import HttpPolicy, RedditConfig
@@ -33,9 +32,7 @@ HASHTAG_RE = re.compile(r"#(\w+)")
 
 
 def credentials(environ: dict[str, str] | None = None) -> tuple[str, str] | None:
-    environ = os.environ if environ is None else environ
-    client_id, secret = environ.get(ID_ENV), environ.get(SECRET_ENV)
-    return (client_id, secret) if client_id and secret else None
+    return env_pair(ID_ENV, SECRET_ENV, environ)
 
 
 def missing_credentials_message() -> str:
@@ -72,13 +69,8 @@ def _hashtags(text: str) -> list[str]:
     return sorted({t.lower() for t in HASHTAG_RE.findall(text)})
 
 
-def transform_submission(data: dict[str, Any], reddit_url: str) -> Post:
-    text = data.get("title", "")
-    if data.get("selftext"):
-        text += "\n\n" + data["selftext"]
-    media = []
-    if not data.get("is_self") and data.get("url"):
-        media.append({"type": data.get("post_hint") or "link", "url": data["url"], "description": None})
+def _thing(data: dict[str, Any], reddit_url: str, text: str, raw: dict[str, Any], **fields: Any) -> Post:
+    """What submissions (t3) and comments (t1) share: identity, author, times, score."""
     return Post(
         platform=PLATFORM,
         key=data["name"],
@@ -88,10 +80,23 @@ def transform_submission(data: dict[str, Any], reddit_url: str) -> Post:
         created_at=_utc(data["created_utc"]),
         edited_at=_utc(data["edited"]) if data.get("edited") else None,
         text=text,
-        language=None,
         hashtags=_hashtags(text),
-        media=media,
         likes=data.get("score"),
+        raw=raw,
+        **fields,
+    )
+
+
+def transform_submission(data: dict[str, Any], reddit_url: str) -> Post:
+    text = data.get("title", "")
+    if data.get("selftext"):
+        text += "\n\n" + data["selftext"]
+    media = []
+    if not data.get("is_self") and data.get("url"):
+        media.append({"type": data.get("post_hint") or "link", "url": data["url"], "description": None})
+    return _thing(
+        data, reddit_url, text, data,
+        media=media,
         reposts=data.get("num_crossposts"),
         replies=data.get("num_comments"),
         metrics={
@@ -99,27 +104,16 @@ def transform_submission(data: dict[str, Any], reddit_url: str) -> Post:
             "upvote_ratio": data.get("upvote_ratio"),
             "subreddit_subscribers": data.get("subreddit_subscribers"),
         },
-        raw=data,
     )
 
 
 def transform_comment(data: dict[str, Any], reddit_url: str) -> Post:
+    """A comment; its replies are comments of their own, so they are left out of its raw."""
     replies = data.get("replies")
-    return Post(
-        platform=PLATFORM,
-        key=data["name"],
-        url=reddit_url + data["permalink"],
-        local_id=data["name"],
-        author=_author(data),
-        created_at=_utc(data["created_utc"]),
-        edited_at=_utc(data["edited"]) if data.get("edited") else None,
-        text=data.get("body", ""),
-        hashtags=_hashtags(data.get("body", "")),
-        likes=data.get("score"),
+    return _thing(
+        data, reddit_url, data.get("body", ""), {k: v for k, v in data.items() if k != "replies"},
         replies=len(replies["data"]["children"]) if isinstance(replies, dict) else 0,
-        metrics={"subreddit": data.get("subreddit"), "parent": data.get("link_id"),
-                 "subreddit_subscribers": None},
-        raw={k: v for k, v in data.items() if k != "replies"},
+        metrics={"subreddit": data.get("subreddit"), "parent": data.get("link_id")},
     )
 
 

@@ -17,7 +17,13 @@ from rich.table import Table
 
 from monitor import __version__
 from monitor.archive import ArchiveError, open_archive
-from monitor.config import DEFAULT_CONFIG, DEFAULT_CONFIG_NAME, PLATFORMS, ConfigError, load_config
+from monitor.config import (
+    DEFAULT_CONFIG,
+    DEFAULT_CONFIG_NAME,
+    PLATFORMS,
+    ConfigError,
+    load_config,
+)
 
 EXIT_FAILED_SOURCES = 1
 EXIT_USAGE = 2

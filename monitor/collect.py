@@ -17,7 +17,13 @@ from urllib.parse import urlsplit
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from collectors.base import Page, SourceError
-from monitor.archive import Writer, finish_run, get_cursor, record_source_result, start_run
+from monitor.archive import (
+    Writer,
+    finish_run,
+    get_cursor,
+    record_source_result,
+    start_run,
+)
 from monitor.config import Config
 
 log = logging.getLogger("campaign_monitor.collect")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,17 @@ def bluesky_section(server, *, days_back: int = 8, window_hours: int = 48, searc
     since = (date.today() - timedelta(days=days_back)).isoformat()
     return (f'\n[bluesky]\nservice = "{server.url}"\nsince = "{since}"\nwindow_hours = {window_hours}\n'
             f"search = [{queries}]\n")
+
+
+def rows(tmp_path: Path, sql: str, params=()) -> list[dict]:
+    """Rows of the test's archive, read the way any other SQLite client would."""
+    conn = sqlite3.connect(tmp_path / "archive.db")
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, params)]
+    finally:
+        conn.close()
+
+
+def count_posts(tmp_path: Path) -> int:
+    return rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"]

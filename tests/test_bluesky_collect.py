@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-
-from tests.conftest import bluesky_section, write_config
 from datetime import timedelta
 
+from tests.conftest import bluesky_section, count_posts, rows, write_config
 from tests.fakes.bluesky import NOW, post_view
-
-
-def rows(tmp_path, sql):
-    conn = sqlite3.connect(tmp_path / "archive.db")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql)]
-    finally:
-        conn.close()
 
 
 def config(tmp_path, server, **options):
@@ -28,9 +17,6 @@ def searches(server):
     return server.requests_to("/xrpc/app.bsky.feed.searchPosts")
 
 
-def count(tmp_path) -> int:
-    return rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"]
-
 
 def test_first_run_stores_tagged_posts_with_reach_and_followers(fake_bluesky, tmp_path, run_cli):
     for n in range(150):
@@ -38,7 +24,7 @@ def test_first_run_stores_tagged_posts_with_reach_and_followers(fake_bluesky, tm
     fake_bluesky.add(post_view(900, tags=("SomethingElse",)))
     result = run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
     assert result.exit_code == 0, result.output
-    assert count(tmp_path) == 150
+    assert count_posts(tmp_path) == 150
     post = rows(tmp_path, "SELECT * FROM posts WHERE key LIKE '%3m00000000005'")[0]
     assert post["platform"] == "bluesky" and post["author"] == "teacher5.bsky.social"
     assert post["url"] == "https://bsky.app/profile/teacher5.bsky.social/post/3m00000000005"
@@ -77,7 +63,7 @@ def test_second_run_searches_only_from_the_cursor_with_an_overlap(fake_bluesky, 
     result = run_cli("collect", "-c", str(cfg))
     assert result.exit_code == 0
     assert len(searches(fake_bluesky)) < first_run
-    assert count(tmp_path) == 41
+    assert count_posts(tmp_path) == 41
 
 
 def test_window_reaching_the_search_cap_records_a_warning(fake_bluesky, tmp_path, run_cli, monkeypatch):
@@ -125,7 +111,7 @@ def test_session_near_expiry_is_refreshed(fake_bluesky, tmp_path, run_cli):
     result = run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
     assert result.exit_code == 0
     assert fake_bluesky.requests_to("/xrpc/com.atproto.server.refreshSession")
-    assert count(tmp_path) == 1
+    assert count_posts(tmp_path) == 1
 
 
 def test_session_expired_by_the_server_is_renewed(fake_bluesky, tmp_path, run_cli):
@@ -143,7 +129,7 @@ def test_session_expired_by_the_server_is_renewed(fake_bluesky, tmp_path, run_cl
     fake_bluesky.search = expire_once
     result = run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
     assert result.exit_code == 0, result.output
-    assert count(tmp_path) == 100
+    assert count_posts(tmp_path) == 100
 
 
 def test_rate_limit_waits_for_the_reset_time(fake_bluesky, tmp_path, run_cli, monkeypatch):
@@ -169,7 +155,7 @@ def test_rate_limit_waits_for_the_reset_time(fake_bluesky, tmp_path, run_cli, mo
     result = run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
     assert result.exit_code == 0, result.output
     assert waits and 1 <= waits[0] <= 4
-    assert count(tmp_path) == 1
+    assert count_posts(tmp_path) == 1
 
 
 def test_server_errors_and_malformed_json_are_retried(fake_bluesky, tmp_path, run_cli, monkeypatch):
@@ -182,4 +168,4 @@ def test_server_errors_and_malformed_json_are_retried(fake_bluesky, tmp_path, ru
     fake_bluesky.fail("malformed", path="/xrpc/app.bsky.feed.searchPosts")
     result = run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
     assert result.exit_code == 0, result.output
-    assert count(tmp_path) == 10
+    assert count_posts(tmp_path) == 10

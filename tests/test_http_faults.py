@@ -9,6 +9,7 @@ from email.utils import formatdate
 import pytest
 
 from monitor import http
+from tests.conftest import count_posts
 from tests.fakes.mastodon import seed
 
 TIMELINE = "/api/v1/timelines/tag/"
@@ -21,13 +22,6 @@ def waits(monkeypatch):
     monkeypatch.setattr(http, "_sleep", recorded.append)
     return recorded
 
-
-def count_posts(tmp_path) -> int:
-    conn = sqlite3.connect(tmp_path / "archive.db")
-    try:
-        return conn.execute("SELECT count(*) FROM posts").fetchone()[0]
-    finally:
-        conn.close()
 
 
 def cursor(tmp_path):

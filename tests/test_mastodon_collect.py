@@ -5,16 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from tests.conftest import count_posts, rows
 from tests.fakes.mastodon import FakeMastodon, seed, status
-
-
-def rows(tmp_path, sql, params=()):
-    conn = sqlite3.connect(tmp_path / "archive.db")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    finally:
-        conn.close()
 
 
 def timeline_requests(server):
@@ -79,7 +71,7 @@ def test_second_run_asks_only_for_newer_statuses(fake_mastodon, config_for, run_
     result = run_cli("collect", "-c", str(config))
     first = timeline_requests(fake_mastodon)[0]
     assert first.query["min_id"] == cursor["position"]
-    assert rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"] == 35
+    assert count_posts(tmp_path) == 35
     assert " 5 " in result.output
 
 
@@ -105,7 +97,7 @@ def test_same_post_seen_on_two_instances_is_stored_once(fake_mastodon, second_ma
     seed(second_mastodon, 4, domain="other.example", start=500)
     result = run_cli("collect", "-c", str(config_for(fake_mastodon, second_mastodon)))
     assert result.exit_code == 0
-    assert rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"] == 24
+    assert count_posts(tmp_path) == 24
     remote = rows(tmp_path, "SELECT handle FROM authors WHERE handle LIKE '%@other.example'")
     assert remote, "authors of the second instance keep their own domain"
 
@@ -114,7 +106,7 @@ def test_hashtag_is_matched_whatever_its_case(fake_mastodon, config_for, run_cli
     fake_mastodon.add(status("fake.social", 1, tags=("aspirenottoexclude",)))
     fake_mastodon.add(status("fake.social", 2, tags=("ASPIRENOTTOEXCLUDE",)))
     run_cli("collect", "-c", str(config_for(fake_mastodon)))
-    assert rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"] == 2
+    assert count_posts(tmp_path) == 2
 
 
 def test_edited_post_keeps_its_earlier_text_as_a_version(fake_mastodon, config_for, run_cli, tmp_path):
@@ -150,7 +142,7 @@ def test_duplicate_statuses_in_a_response_are_stored_once(fake_mastodon, config_
     fake_mastodon.add(s)  # the same status under a second local id
     result = run_cli("collect", "-c", str(config_for(fake_mastodon)))
     assert result.exit_code == 0
-    assert rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"] == 1
+    assert count_posts(tmp_path) == 1
 
 
 def test_failing_instance_is_named_and_the_others_are_still_stored(fake_mastodon, config_for, run_cli, tmp_path):
@@ -160,18 +152,18 @@ def test_failing_instance_is_named_and_the_others_are_still_stored(fake_mastodon
         result = run_cli("collect", "-c", str(config_for(broken, fake_mastodon)))
     assert result.exit_code == 1
     assert f"{broken.url.split('//')[1]} #AspireNotToExclude: HTTP 404" in result.output
-    assert rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"] == 12
+    assert count_posts(tmp_path) == 12
 
 
 def test_unreachable_instance_fails_without_stopping_the_others(fake_mastodon, tmp_path, run_cli):
-    from tests.conftest import write_config
+    from tests.conftest import count_posts, write_config
 
     seed(fake_mastodon, 3)
     config = write_config(tmp_path / "campaign.toml", ["http://127.0.0.1:9", fake_mastodon.url])
     result = run_cli("collect", "-c", str(config))
     assert result.exit_code == 1
     assert "127.0.0.1:9 #AspireNotToExclude: gave up after 4 tries: network error: connection refused" in result.output
-    assert rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"] == 3
+    assert count_posts(tmp_path) == 3
 
 
 def test_login_required_tells_which_variable_to_set(config_for, run_cli, monkeypatch):
@@ -207,4 +199,4 @@ def test_instance_answering_garbage_is_named_after_its_retries(fake_mastodon, co
         result = run_cli("collect", "-c", str(config_for(garbage, fake_mastodon)))
     assert result.exit_code == 1
     assert "gave up after 4 tries: malformed response" in result.output
-    assert rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"] == 2
+    assert count_posts(tmp_path) == 2

@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
-from tests.conftest import reddit_section, write_config
+from tests.conftest import count_posts, reddit_section, rows, write_config
 from tests.fakes.reddit import comment, submission
-
-
-def rows(tmp_path, sql):
-    conn = sqlite3.connect(tmp_path / "archive.db")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql)]
-    finally:
-        conn.close()
 
 
 def config(tmp_path, server, **options):
@@ -49,7 +39,7 @@ def test_hashtag_is_searched_with_and_without_hash_and_extra_queries_too(fake_re
     asked = [r.query["q"] for r in searches(fake_reddit)]
     assert asked == ["AspireNotToExclude", "#AspireNotToExclude", "nurture group exclusion"]
     assert all(r.query["sort"] == "new" and r.query["raw_json"] == "1" for r in searches(fake_reddit))
-    assert rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"] == 1
+    assert count_posts(tmp_path) == 1
 
 
 def test_comments_carrying_the_hashtag_are_archived_and_others_not(fake_reddit, tmp_path, run_cli):
@@ -75,7 +65,7 @@ def test_second_run_stops_paging_at_the_newest_archived_post(fake_reddit, tmp_pa
     result = run_cli("collect", "-c", str(cfg))
     assert result.exit_code == 0
     assert len(searches(fake_reddit)) == 2  # one page for each form of the hashtag
-    assert rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"] == 260
+    assert count_posts(tmp_path) == 260
 
 
 def test_reaching_the_listing_cap_records_a_completeness_warning(fake_reddit, tmp_path, run_cli):
@@ -110,7 +100,7 @@ def test_missing_credentials_skip_reddit_with_one_line_and_succeed(tmp_path, run
         result = run_cli("collect", "-c", str(cfg))
     assert result.exit_code == 0
     assert "reddit: skipped: set REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET" in result.output
-    assert rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"] == 2
+    assert count_posts(tmp_path) == 2
 
 
 def test_wrong_credentials_fail_reddit_with_a_clear_message(fake_reddit, tmp_path, run_cli, monkeypatch):
@@ -137,7 +127,7 @@ def test_expired_token_is_renewed_without_losing_the_run(fake_reddit, tmp_path, 
     fake_reddit.search = expire_after_first_page
     result = run_cli("collect", "-c", str(config(tmp_path, fake_reddit, comments=False)))
     assert result.exit_code == 0, result.output
-    assert rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"] == 150
+    assert count_posts(tmp_path) == 150
     assert len(fake_reddit.requests_to("/api/v1/access_token")) >= 2
 
 
@@ -151,7 +141,7 @@ def test_rate_limited_search_waits_and_completes(fake_reddit, tmp_path, run_cli,
     result = run_cli("collect", "-c", str(config(tmp_path, fake_reddit)))
     assert result.exit_code == 0
     assert 3.0 in waits
-    assert rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"] == 1
+    assert count_posts(tmp_path) == 1
 
 
 def test_malformed_listing_is_retried(fake_reddit, tmp_path, run_cli, monkeypatch):
@@ -162,7 +152,7 @@ def test_malformed_listing_is_retried(fake_reddit, tmp_path, run_cli, monkeypatc
     fake_reddit.fail("malformed", path="/r/")
     result = run_cli("collect", "-c", str(config(tmp_path, fake_reddit)))
     assert result.exit_code == 0, result.output
-    assert rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"] == 1
+    assert count_posts(tmp_path) == 1
 
 
 def test_collect_platform_option_collects_one_platform(fake_reddit, fake_mastodon, tmp_path, run_cli):
@@ -186,7 +176,7 @@ def test_server_error_is_retried_and_the_run_completes(fake_reddit, tmp_path, ru
     fake_reddit.fail("503", path="/r/", times=3)  # more than praw's own two retries
     result = run_cli("collect", "-c", str(config(tmp_path, fake_reddit, comments=False)))
     assert result.exit_code == 0, result.output
-    assert rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"] == 3
+    assert count_posts(tmp_path) == 3
 
 
 def test_one_token_serves_every_search_of_a_source(fake_reddit, tmp_path, run_cli):

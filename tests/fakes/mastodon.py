@@ -14,7 +14,6 @@ import json
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 from tests.fakes.server import FakeServer, Request, Response, json_response
