@@ -220,9 +220,10 @@ def _collect_source(
     for name, fetch in job.streams:
         if stop.is_set():
             return
-        task = progress.add_task(f"{job.source} {name}", posts=0, pages=0) if progress else None
+        task = progress.add_task(f"{job.platform} {job.source} {name}", posts=0, pages=0) if progress else None
         with writer.lock:
             cursor = get_cursor(writer.db, job.platform, job.source, name)
+        posts = pages = 0
         try:
             for page in fetch(cursor):
                 saved = writer.save_page(page)
@@ -230,9 +231,9 @@ def _collect_source(
                 outcome.updated += saved.updated
                 outcome.requests += len(page.fetches)
                 outcome.warnings.extend(page.warnings)
+                posts, pages = posts + len(page.posts), pages + 1
                 if progress is not None and task is not None:
-                    progress.update(task, advance=1, posts=progress.tasks[task].fields["posts"]
-                                    + len(page.posts), pages=progress.tasks[task].fields["pages"] + 1)
+                    progress.update(task, posts=posts, pages=pages)
                 if stop.is_set():
                     return
         except SourceError as e:

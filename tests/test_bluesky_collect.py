@@ -169,3 +169,18 @@ def test_server_errors_and_malformed_json_are_retried(fake_bluesky, tmp_path, ru
     result = run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
     assert result.exit_code == 0, result.output
     assert count_posts(tmp_path) == 10
+
+
+def test_run_with_nothing_new_adds_nothing_and_moves_the_cursor_on(fake_bluesky, tmp_path, run_cli):
+    for n in range(20):
+        fake_bluesky.add(post_view(n))
+    cfg = config(tmp_path, fake_bluesky)
+    run_cli("collect", "-c", str(cfg))
+    [before] = rows(tmp_path, "SELECT position FROM cursors")
+    fake_bluesky.requests.clear()
+    result = run_cli("collect", "-c", str(cfg))
+    assert result.exit_code == 0
+    assert len(searches(fake_bluesky)) == 1  # the last hour again, in one window
+    assert count_posts(tmp_path) == 20
+    [after] = rows(tmp_path, "SELECT position FROM cursors")
+    assert after["position"] >= before["position"]

@@ -103,3 +103,28 @@ def test_status_before_any_collection_says_what_to_run(tmp_path, config_for, fak
 
 def test_version_is_printed(run_cli):
     assert run_cli("--version").output.startswith("campaign-monitor, version ")
+
+
+def test_collect_on_a_terminal_shows_progress_and_its_table(fake_mastodon, config_for, tmp_path):
+    import pty
+
+    seed(fake_mastodon, 90)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from monitor.cli import main; main()", "collect", "-c", str(config_for(fake_mastodon))],
+        cwd=tmp_path, stdout=follower, stderr=follower, env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120"},
+    )
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(60) == 0
+    text = output.decode(errors="replace")
+    assert "new posts" in text and "90" in text
+    assert "Traceback" not in text

@@ -183,3 +183,16 @@ def test_one_token_serves_every_search_of_a_source(fake_reddit, tmp_path, run_cl
     fake_reddit.add(submission(1))
     run_cli("collect", "-c", str(config(tmp_path, fake_reddit, search=("nurture",))))
     assert len(fake_reddit.requests_to("/api/v1/access_token")) == 1
+
+
+def test_run_with_nothing_new_costs_one_search_request_per_query(fake_reddit, tmp_path, run_cli):
+    for n in range(30):
+        fake_reddit.add(submission(n))
+    cfg = config(tmp_path, fake_reddit)
+    run_cli("collect", "-c", str(cfg))
+    fake_reddit.requests.clear()
+    result = run_cli("collect", "-c", str(cfg))
+    assert result.exit_code == 0
+    assert len(searches(fake_reddit)) == 2
+    assert fake_reddit.requests_to("/comments/") == []
+    assert count_posts(tmp_path) == 30
