@@ -186,11 +186,37 @@ def status(config_path: Path, as_json: bool) -> None:
     for c in state.cursors:
         cursors.add_row(c["platform"], c["source"], "#" + c["hashtag"], c["position"], _minute(c["updated_at"]))
     console.print(cursors if state.cursors else "No cursors yet: the first run reads each timeline from its start.")
+    if state.schedule:
+        schedule = Table(title="Schedule of 'campaign-monitor run' (UTC)")
+        for column in ("job", "next run", "last run", "result", "summary"):
+            schedule.add_column(column, overflow="fold")
+        for job in state.schedule:
+            schedule.add_row(job["job"], _minute(job["next_run_at"]), _minute(job["last_run_at"]),
+                             job["last_status"] or "-", job["last_summary"] or "-")
+        console.print(schedule)
 
 
 def _minute(timestamp: str | None) -> str:
     """'2026-11-23T08:16:27.123456+00:00' -> '2026-11-23 08:16' (UTC), for narrow tables."""
     return timestamp[:16].replace("T", " ") if timestamp else "-"
+
+
+@cli.command()
+@config_option
+@user_errors
+def run(config_path: Path) -> None:
+    """Run unattended: collect each platform on its schedule until SIGTERM or Ctrl-C."""
+    from monitor.lock import ArchiveBusy
+    from monitor.scheduler import Daemon, setup_logging
+
+    config = load_config(config_path)
+    open_archive(config.archive).close()  # create or upgrade it, or fail here, before the daemon starts
+    setup_logging(config)
+    try:
+        sys.exit(Daemon(config).run())
+    except ArchiveBusy as e:
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(EXIT_FAILED_SOURCES)
 
 
 def main() -> None:

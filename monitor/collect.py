@@ -146,10 +146,11 @@ def run_collection(
     platforms: list[str] | None = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    command: str = "collect",
 ) -> list[SourceOutcome]:
     """Collect every selected platform's sources once; return what happened to each."""
     stop = stop or threading.Event()
-    run_id = start_run(db, "collect")
+    run_id = start_run(db, command)
     writer = Writer(db, run_id)
     outcomes: dict[str, SourceOutcome] = {}
 
@@ -185,6 +186,8 @@ def run_collection(
                 thread.join(0.2)
         failed = [o for o in outcomes.values() if not o.ok]
         status = "ok" if not failed else ("partial" if len(failed) < len(outcomes) else "failed")
+        if stop.is_set():
+            status = "interrupted"
     except BaseException:
         stop.set()
         status = "interrupted"

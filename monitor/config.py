@@ -57,6 +57,19 @@ class BlueskyConfig:
 
 
 @dataclass(frozen=True)
+class ScheduleConfig:
+    """When `campaign-monitor run` does what; durations in seconds."""
+
+    collect_every: float = 30 * 60
+    refresh_every: float = 6 * 3600
+    refresh_window: float = 14 * 86400
+    report_day: str = "mon"
+    report_time: str = "08:00"
+    timezone: str = "Europe/London"
+    log_file: Path | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     name: str
@@ -66,6 +79,7 @@ class Config:
     reddit: RedditConfig = field(default_factory=RedditConfig)
     bluesky: BlueskyConfig = field(default_factory=BlueskyConfig)
     http: HttpPolicy = field(default_factory=HttpPolicy)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
 
     @property
     def platforms(self) -> list[str]:
@@ -107,6 +121,14 @@ instances = ["https://mastodon.social", "https://mastodonapp.uk"]
 # Search needs a login: BLUESKY_HANDLE and BLUESKY_APP_PASSWORD from the environment.
 # service = "https://bsky.social"
 # since = "2026-11-01"                   # how far back the first run reaches (default: 30 days)
+
+[schedule]                             # for 'campaign-monitor run'
+collect_every = "30m"                  # per platform; "15m", "2h", ...
+refresh_every = "6h"                   # engagement refresh
+refresh_window = "14d"                 # refresh posts younger than this
+report = "mon 08:00"                   # weekly report
+timezone = "Europe/London"
+# log_file = "campaign-monitor.log"    # also log to this rotating file
 
 [http]
 timeout = 30          # seconds to wait for one response
@@ -201,7 +223,7 @@ def load_config(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{where}: not valid TOML: {e}") from None
 
-    sections = {"campaign", "mastodon", "reddit", "bluesky", "http"}
+    sections = {"campaign", "mastodon", "reddit", "bluesky", "http", "schedule"}
     for key in doc:
         if key not in sections:
             raise ConfigError(
@@ -276,6 +298,7 @@ def load_config(path: str | Path) -> Config:
         mastodon=MastodonConfig(instances=tuple(instances), limit=limit),
         reddit=reddit,
         bluesky=bluesky,
+        schedule=_schedule(doc, where, path),
         http=HttpPolicy(**{k: (int(v) if k == "max_attempts" else float(v)) for k, v in http.items()}),
     )
 
@@ -339,4 +362,60 @@ def _bluesky(doc: dict, where: str) -> BlueskyConfig:
         search=tuple(_string_list(table.get("search", []), where, "[bluesky] search")),
         since=since,
         window_hours=window,
+    )
+
+
+DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_duration(value: str, where: str, label: str) -> float:
+    match = DURATION_RE.match(value.strip().lower())
+    if not match or float(match.group(1)) <= 0:
+        raise ConfigError(f"{where}: {label} must be a duration such as '30m', '6h' or '14d', got {value!r}")
+    return float(match.group(1)) * UNITS[match.group(2)]
+
+
+def _schedule(doc: dict, where: str, path: Path) -> ScheduleConfig:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    table = _section(
+        doc,
+        "schedule",
+        {
+            "collect_every": (str, "a duration such as '30m'"),
+            "refresh_every": (str, "a duration such as '6h'"),
+            "refresh_window": (str, "a duration such as '14d'"),
+            "report": (str, "a weekday and time such as 'mon 08:00'"),
+            "timezone": (str, "a time zone name such as 'Europe/London'"),
+            "log_file": (str, "a path to a log file"),
+        },
+        where,
+        required=False,
+    )
+    default = ScheduleConfig()
+    durations = {
+        key: parse_duration(table[key], where, f"[schedule] {key}")
+        for key in ("collect_every", "refresh_every", "refresh_window")
+        if key in table
+    }
+    report = table.get("report", f"{default.report_day} {default.report_time}").strip().lower().split()
+    if len(report) != 2 or report[0] not in DAYS or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", report[1]):
+        raise ConfigError(
+            f"{where}: [schedule] report must be a weekday and a 24-hour time such as 'mon 08:00', "
+            f"got {table.get('report')!r}"
+        )
+    zone = table.get("timezone", default.timezone)
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: [schedule] timezone {zone!r} is not a time zone name such as 'Europe/London'") from None
+    log_file = None
+    if "log_file" in table:
+        log_file = Path(table["log_file"])
+        if not log_file.is_absolute():
+            log_file = path.resolve().parent / log_file
+    return ScheduleConfig(
+        **durations, report_day=report[0], report_time=report[1], timezone=zone, log_file=log_file,
     )

@@ -168,3 +168,20 @@ def m002_platform_metrics(db: Database) -> None:
     """Reach that only one platform has (Reddit's upvote ratio and subreddit size)."""
     db["posts"].add_column("metrics", str)
     db["post_versions"].add_column("metrics", str)
+
+
+@migration
+def m003_schedule(db: Database) -> None:
+    """What `campaign-monitor run` last did and will do next, for `status` to show."""
+    db["schedule"].create(
+        {
+            "job": str,  # collect:mastodon, collect:reddit, collect:bluesky, report
+            "next_run_at": str,
+            "last_run_at": str,
+            "last_status": str,  # ok, partial, failed, interrupted, skipped
+            "last_summary": str,
+            "pid": int,
+            "updated_at": str,
+        },
+        pk="job",
+    )

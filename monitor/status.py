@@ -15,6 +15,7 @@ class ArchiveStatus:
     sources: list[dict[str, Any]]
     cursors: list[dict[str, Any]]
     last_run: dict[str, Any] | None
+    schedule: list[dict[str, Any]]
 
 
 def archive_status(db: Database) -> ArchiveStatus:
@@ -62,4 +63,5 @@ def archive_status(db: Database) -> ArchiveStatus:
         )
     )
     runs = list(db.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1"))
-    return ArchiveStatus(totals, sources, cursors, runs[0] if runs else None)
+    schedule = list(db.query("SELECT * FROM schedule ORDER BY job"))
+    return ArchiveStatus(totals, sources, cursors, runs[0] if runs else None, schedule)

@@ -1,0 +1,56 @@
+"""One daemon per archive: an exclusive lock on a file beside it, naming its holder.
+
+`flock` is released by the kernel when the process dies, even by SIGKILL, so a crashed
+daemon never leaves a stale lock behind; the pid written inside is only for the message.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+from pathlib import Path
+from typing import IO
+
+
+class ArchiveBusy(Exception):
+    """Another process holds the archive's daemon lock."""
+
+
+class DaemonLock:
+    def __init__(self, archive: Path):
+        self.path = archive.with_name(archive.name + ".lock")
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        handle = open(self.path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise ArchiveBusy(
+                f"{self.path.with_suffix('')}: already in use by campaign-monitor run ({holder}); "
+                "stop that one first"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.seek(0)
+            self._file.truncate()
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> "DaemonLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

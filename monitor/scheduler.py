@@ -1,0 +1,173 @@
+"""`campaign-monitor run`: collect every platform on its interval, unattended, for weeks.
+
+APScheduler 3 runs one job per platform (and the weekly report job). Its job store is
+the scheduler's memory; what must survive a restart lives in the archive's `schedule`
+table: when each job last ran. At start every job's next run is computed from that, so
+after downtime a job that missed runs runs once at once (not zero times, not once per
+missed run), and a job that is not due waits for its time.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import signal
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.archive import open_archive, write_transaction
+from monitor.clock import to_utc_iso, utc_now
+from monitor.config import Config
+from monitor.lock import DaemonLock
+
+log = logging.getLogger("campaign_monitor.run")
+
+
+def next_run(last_run_at: datetime | None, trigger: Any, now: datetime) -> datetime:
+    """When a job runs next, given when it last ran: missed runs collapse into one, now."""
+    due = trigger.get_next_fire_time(None, last_run_at or now)
+    if isinstance(trigger, IntervalTrigger):
+        due = now if last_run_at is None else last_run_at + trigger.interval
+    return max(due, now) if due is not None else now
+
+
+def _last_runs(db) -> dict[str, datetime]:
+    """When each job last ran to its end; an interrupted run counts as not run, so it is redone."""
+    return {
+        row["job"]: datetime.fromisoformat(row["last_run_at"])
+        for row in db.query("SELECT job, last_run_at FROM schedule"
+                            " WHERE last_run_at IS NOT NULL AND last_status IS NOT 'interrupted'")
+    }
+
+
+def record(db, job: str, **values: Any) -> None:
+    """Upsert the job's row in `schedule` (what `status` shows)."""
+    values = {"job": job, "updated_at": utc_now(), **values}
+    columns = ", ".join(values)
+    marks = ", ".join("?" * len(values))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "job")
+    with write_transaction(db):
+        db.execute(f"INSERT INTO schedule ({columns}) VALUES ({marks}) ON CONFLICT (job) DO UPDATE SET {updates}",
+                   list(values.values()))
+
+
+def setup_logging(config: Config) -> None:
+    """stderr always; a rotating file when [schedule] log_file says so. Never a token:
+    nothing logged includes request headers or credentials."""
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if config.schedule.log_file:
+        handlers.append(logging.handlers.RotatingFileHandler(
+            config.schedule.log_file, maxBytes=5_000_000, backupCount=5, encoding="utf-8"))
+    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+class Daemon:
+    def __init__(self, config: Config):
+        self.config = config
+        self.zone = ZoneInfo(config.schedule.timezone)
+        self.stop = threading.Event()  # collections stop at their next page boundary
+        self.stopping = threading.Event()  # the main thread's signal to shut down
+
+    def jobs(self) -> list[tuple[str, Any, Callable[[], tuple[str, str]]]]:
+        every = timedelta(seconds=self.config.schedule.collect_every)
+        jobs = [
+            (f"collect:{platform}", IntervalTrigger(seconds=every.total_seconds(), timezone=self.zone),
+             lambda platform=platform: self.collect(platform))
+            for platform in self.config.platforms
+        ]
+        hour, minute = self.config.schedule.report_time.split(":")
+        jobs.append(("report", CronTrigger(day_of_week=self.config.schedule.report_day, hour=int(hour),
+                                           minute=int(minute), timezone=self.zone), self.report))
+        return jobs
+
+    def collect(self, platform: str) -> tuple[str, str]:
+        from monitor.collect import run_collection
+
+        db = open_archive(self.config.archive)
+        try:
+            outcomes = run_collection(self.config, db, platforms=[platform], stop=self.stop,
+                                      command=f"run collect:{platform}")
+        finally:
+            db.close()
+        for o in outcomes:
+            for error in o.errors:
+                log.error("%s %s: %s", platform, o.source, error)
+            for warning in o.warnings:
+                log.warning("%s %s: %s", platform, o.source, warning)
+            if o.skipped:
+                log.warning("%s: %s", platform, o.skipped)
+        failed = [o for o in outcomes if not o.ok]
+        status = ("interrupted" if self.stop.is_set() else "skipped" if all(o.skipped for o in outcomes)
+                  else "ok" if not failed else "partial" if len(failed) < len(outcomes) else "failed")
+        summary = (f"{sum(o.new for o in outcomes)} new, {sum(o.updated for o in outcomes)} updated, "
+                   f"{sum(o.requests for o in outcomes)} requests, {sum(len(o.warnings) for o in outcomes)} warnings"
+                   + "".join(f"; {e}" for o in failed for e in o.errors))
+        return status, summary
+
+    def report(self) -> tuple[str, str]:
+        return "skipped", "the weekly report is not built yet (see the reports issue)"
+
+    def _run_job(self, trigger: Any, job: str, body: Callable[[], tuple[str, str]]) -> None:
+        # Not scheduler.get_job(): shutdown holds the scheduler's lock while it waits for
+        # this very job, so asking the scheduler from here would deadlock a SIGTERM.
+        now = datetime.now(timezone.utc)
+        upcoming = (now + trigger.interval if isinstance(trigger, IntervalTrigger)
+                    else trigger.get_next_fire_time(None, now))
+        started = utc_now()
+        log.info("%s: started", job)
+        try:
+            status, summary = body()
+        except Exception as e:  # the daemon keeps going whatever one job does
+            log.exception("%s: failed", job)
+            status, summary = "failed", f"internal error: {e!r}"
+        log.info("%s: %s (%s)", job, status, summary)
+        db = open_archive(self.config.archive)
+        try:
+            record(db, job, last_run_at=started, last_status=status, last_summary=summary,
+                   next_run_at=to_utc_iso(upcoming) if upcoming and not self.stopping.is_set() else None)
+        finally:
+            db.close()
+
+    def run(self) -> int:
+        """Run until SIGTERM or Ctrl-C; return the exit code."""
+        with DaemonLock(self.config.archive):
+            db = open_archive(self.config.archive)
+            scheduler = BackgroundScheduler(
+                timezone=self.zone,
+                job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            )
+            now = datetime.now(timezone.utc)
+            last = _last_runs(db)
+            for job, trigger, body in self.jobs():
+                when = next_run(last.get(job), trigger, now)
+                scheduler.add_job(self._run_job, trigger, args=(trigger, job, body), id=job, next_run_time=when)
+                record(db, job, next_run_at=to_utc_iso(when), pid=_pid())
+                log.info("%s: next run %s", job, when.astimezone(self.zone).isoformat(timespec="seconds"))
+            db.close()
+            previous = {sig: signal.signal(sig, lambda *_: self.stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+            scheduler.start()
+            try:
+                while not self.stopping.wait(1):
+                    pass
+                log.info("stopping: finishing the page in hand")
+                self.stop.set()
+                scheduler.shutdown(wait=True)
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+            log.info("stopped")
+        return 0
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()

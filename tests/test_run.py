@@ -1,0 +1,203 @@
+"""`campaign-monitor run`: real daemons, real signals, a fake Mastodon, short intervals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from tests.conftest import count_posts, write_config
+from tests.fakes.mastodon import FakeMastodon, lean_status, seed
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def daemon(config: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from monitor.cli import main; main()", "run", "-c", str(config)],
+        cwd=config.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def schedule(tmp_path: Path) -> dict[str, dict]:
+    conn = sqlite3.connect(tmp_path / "archive.db")
+    conn.row_factory = sqlite3.Row
+    try:
+        return {r["job"]: dict(r) for r in conn.execute("SELECT * FROM schedule")}
+    except sqlite3.Error:
+        return {}
+    finally:
+        conn.close()
+
+
+def wait_for(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def runs_of(tmp_path: Path) -> int:
+    """Collections the daemon started; 0 while the archive is still being created."""
+    conn = sqlite3.connect(tmp_path / "archive.db")
+    try:
+        return conn.execute("SELECT count(*) FROM runs WHERE command = 'run collect:mastodon'").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+    finally:
+        conn.close()
+
+
+def posts_so_far(tmp_path: Path) -> int:
+    try:
+        return count_posts(tmp_path)
+    except sqlite3.Error:
+        return 0
+
+
+def stop(process: subprocess.Popen) -> tuple[int, str]:
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    return process.returncode, err
+
+
+def config_with_schedule(tmp_path: Path, servers, every: str = "1h") -> Path:
+    extra = f'\n[schedule]\ncollect_every = "{every}"\nrefresh_every = "6h"\nreport = "mon 08:00"\ntimezone = "Europe/London"\n'
+    return write_config(tmp_path / "campaign.toml", [s.url for s in servers], extra=extra)
+
+
+def test_first_start_collects_at_once_and_status_shows_the_schedule(fake_mastodon, tmp_path, run_cli):
+    seed(fake_mastodon, 30)
+    config = config_with_schedule(tmp_path, [fake_mastodon])
+    process = daemon(config)
+    wait_for(lambda: schedule(tmp_path).get("collect:mastodon", {}).get("last_status") == "ok")
+    code, err = stop(process)
+    assert code == 0, err
+    assert count_posts(tmp_path) == 30
+    text = run_cli("status", "-c", str(config)).output
+    assert "collect:mastodon" in text and "report" in text
+
+
+def test_restart_after_missed_runs_catches_up_exactly_once(fake_mastodon, tmp_path):
+    seed(fake_mastodon, 5)
+    config = config_with_schedule(tmp_path, [fake_mastodon], every="1h")
+    process = daemon(config)
+    wait_for(lambda: schedule(tmp_path).get("collect:mastodon", {}).get("last_status") == "ok")
+    assert stop(process)[0] == 0
+    # pretend the daemon was down for five intervals
+    conn = sqlite3.connect(tmp_path / "archive.db")
+    five_hours_ago = (datetime.now(timezone.utc) - timedelta(hours=5)).isoformat()
+    conn.execute("UPDATE schedule SET last_run_at = ? WHERE job = 'collect:mastodon'", [five_hours_ago])
+    conn.commit()
+    conn.close()
+    process = daemon(config)
+    wait_for(lambda: runs_of(tmp_path) == 2)
+    time.sleep(2)  # a burst of catch-up runs would show here
+    assert runs_of(tmp_path) == 2
+    next_run = datetime.fromisoformat(schedule(tmp_path)["collect:mastodon"]["next_run_at"])
+    assert next_run > datetime.now(timezone.utc) + timedelta(minutes=50)
+    assert stop(process)[0] == 0
+
+
+def test_restart_before_the_next_run_is_due_does_not_collect(fake_mastodon, tmp_path):
+    config = config_with_schedule(tmp_path, [fake_mastodon], every="1h")
+    process = daemon(config)
+    wait_for(lambda: schedule(tmp_path).get("collect:mastodon", {}).get("last_status") == "ok")
+    assert stop(process)[0] == 0
+    process = daemon(config)
+    time.sleep(2)
+    assert runs_of(tmp_path) == 1
+    assert stop(process)[0] == 0
+
+
+def test_second_daemon_on_the_same_archive_refuses_naming_the_first(fake_mastodon, tmp_path):
+    config = config_with_schedule(tmp_path, [fake_mastodon])
+    first = daemon(config)
+    wait_for(lambda: (tmp_path / "archive.db.lock").exists() and schedule(tmp_path))
+    second = daemon(config)
+    _, err = second.communicate(timeout=30)
+    assert second.returncode == 1
+    assert f"already in use by campaign-monitor run (pid {first.pid}" in err
+    assert stop(first)[0] == 0
+
+
+def test_sigterm_during_a_collection_keeps_whole_pages_and_exits_0(tmp_path):
+    with FakeMastodon("slow.example") as slow:
+        for n in range(400):
+            slow.add(lean_status("slow.example", n))
+        original = slow.route
+
+        def slowly(request):
+            time.sleep(0.05)
+            return original(request)
+
+        slow.route = slowly
+        config = config_with_schedule(tmp_path, [slow])
+        process = daemon(config)
+        wait_for(lambda: posts_so_far(tmp_path) >= 80)
+        code, err = stop(process)
+    assert code == 0, err
+    posts = count_posts(tmp_path)
+    assert posts % 40 == 0 and posts < 400
+    assert schedule(tmp_path)["collect:mastodon"]["last_status"] == "interrupted"
+
+
+def test_platform_failing_every_time_is_logged_and_the_daemon_keeps_going(fake_mastodon, tmp_path):
+    seed(fake_mastodon, 3)
+    with FakeMastodon("down.example") as down:
+        down.fail("500", path="/api/v1/timelines/", times=10_000)
+        config = config_with_schedule(tmp_path, [down, fake_mastodon], every="1s")
+        process = daemon(config)
+        wait_for(lambda: runs_of(tmp_path) >= 3, timeout=60)
+        assert process.poll() is None
+        code, err = stop(process)
+    assert code == 0
+    assert "server error (HTTP 500)" in err and "mastodon" in err
+    assert schedule(tmp_path)["collect:mastodon"]["last_status"] in ("partial", "interrupted")
+    assert count_posts(tmp_path) == 3
+
+
+def test_logs_go_to_the_rotating_file_and_never_hold_a_token(tmp_path, monkeypatch):
+    monkeypatch.setenv("MASTODON_ACCESS_TOKEN", "tok-SECRET-123")
+    with FakeMastodon("private.example", require_auth="tok-SECRET-123") as private:
+        seed(private, 3)
+        private.fail("503", path="/api/v1/timelines/")
+        config = config_with_schedule(tmp_path, [private])
+        config.write_text(config.read_text().replace('timezone = "Europe/London"\n',
+                                                     'timezone = "Europe/London"\nlog_file = "daemon.log"\n'))
+        process = daemon(config)
+        wait_for(lambda: schedule(tmp_path).get("collect:mastodon", {}).get("last_status") == "ok")
+        code, err = stop(process)
+    log = (tmp_path / "daemon.log").read_text()
+    assert code == 0 and "collect:mastodon: ok" in log and "server error (HTTP 503)" in log
+    assert "tok-SECRET-123" not in log and "tok-SECRET-123" not in err
+    assert count_posts(tmp_path) == 3
+
+
+def test_interrupted_run_is_redone_at_the_next_start(tmp_path):
+    with FakeMastodon("slow.example") as slow:
+        for n in range(200):
+            slow.add(lean_status("slow.example", n))
+        original = slow.route
+
+        def slowly(request):
+            time.sleep(0.05)
+            return original(request)
+
+        slow.route = slowly
+        config = config_with_schedule(tmp_path, [slow])
+        process = daemon(config)
+        wait_for(lambda: posts_so_far(tmp_path) >= 40)
+        assert stop(process)[0] == 0
+        slow.route = original
+        process = daemon(config)
+        wait_for(lambda: posts_so_far(tmp_path) == 200)
+        assert stop(process)[0] == 0
