@@ -271,8 +271,14 @@ def load_config(path: str | Path) -> Config:
     if not 1 <= limit <= 40:
         raise ConfigError(f"{where}: [mastodon] limit must be from 1 to 40, got {limit}")
 
-    reddit = _reddit(doc, where)
-    bluesky = _bluesky(doc, where)
+    from monitor.config_sections import (
+        bluesky_section,
+        reddit_section,
+        schedule_section,
+    )
+
+    reddit = reddit_section(doc, where)
+    bluesky = bluesky_section(doc, where)
 
     http = _section(
         doc,
@@ -298,124 +304,7 @@ def load_config(path: str | Path) -> Config:
         mastodon=MastodonConfig(instances=tuple(instances), limit=limit),
         reddit=reddit,
         bluesky=bluesky,
-        schedule=_schedule(doc, where, path),
+        schedule=schedule_section(doc, where, path),
         http=HttpPolicy(**{k: (int(v) if k == "max_attempts" else float(v)) for k, v in http.items()}),
     )
 
-
-def _reddit(doc: dict, where: str) -> RedditConfig:
-    table = _section(
-        doc,
-        "reddit",
-        {
-            "subreddits": (list, "a list of subreddit names without 'r/' (or [\"all\"])"),
-            "search": (list, "a list of search queries"),
-            "comments": (bool, "true or false"),
-            "user_agent_contact": (str, "a contact for Reddit's user agent rule"),
-            "oauth_url": (str, "a base URL"),
-            "reddit_url": (str, "a base URL"),
-        },
-        where,
-        required=False,
-    )
-    subreddits = _string_list(table.get("subreddits", []), where, "[reddit] subreddits")
-    for i, name in enumerate(subreddits):
-        if not re.fullmatch(r"[A-Za-z0-9_]{2,21}", name):
-            raise ConfigError(
-                f"{where}: [reddit] subreddits[{i}] {name!r} must be a subreddit name such as "
-                "'Teachers' (no 'r/', no spaces)"
-            )
-    if table and not subreddits:
-        raise ConfigError(f"{where}: [reddit] subreddits must list at least one subreddit (or [\"all\"])")
-    return RedditConfig(
-        subreddits=tuple(subreddits),
-        search=tuple(_string_list(table.get("search", []), where, "[reddit] search")),
-        comments=table.get("comments", False),
-        user_agent_contact=table.get("user_agent_contact", "").strip(),
-        oauth_url=_base_url(table.get("oauth_url", RedditConfig.oauth_url), where, "[reddit] oauth_url"),
-        reddit_url=_base_url(table.get("reddit_url", RedditConfig.reddit_url), where, "[reddit] reddit_url"),
-    )
-
-
-def _bluesky(doc: dict, where: str) -> BlueskyConfig:
-    table = _section(
-        doc,
-        "bluesky",
-        {
-            "service": (str, "a base URL such as 'https://bsky.social'"),
-            "search": (list, "a list of search queries"),
-            "since": (str, "a date such as '2026-11-01'"),
-            "window_hours": (int, "a whole number of hours"),
-        },
-        where,
-        required=False,
-    )
-    since = table.get("since")
-    if since is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
-        raise ConfigError(f"{where}: [bluesky] since must be a date such as '2026-11-01', got {since!r}")
-    window = table.get("window_hours", 24)
-    if not 1 <= window <= 24 * 31:
-        raise ConfigError(f"{where}: [bluesky] window_hours must be from 1 to 744, got {window}")
-    return BlueskyConfig(
-        enabled="bluesky" in doc,
-        service=_base_url(table.get("service", BlueskyConfig.service), where, "[bluesky] service"),
-        search=tuple(_string_list(table.get("search", []), where, "[bluesky] search")),
-        since=since,
-        window_hours=window,
-    )
-
-
-DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def parse_duration(value: str, where: str, label: str) -> float:
-    match = DURATION_RE.match(value.strip().lower())
-    if not match or float(match.group(1)) <= 0:
-        raise ConfigError(f"{where}: {label} must be a duration such as '30m', '6h' or '14d', got {value!r}")
-    return float(match.group(1)) * UNITS[match.group(2)]
-
-
-def _schedule(doc: dict, where: str, path: Path) -> ScheduleConfig:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    table = _section(
-        doc,
-        "schedule",
-        {
-            "collect_every": (str, "a duration such as '30m'"),
-            "refresh_every": (str, "a duration such as '6h'"),
-            "refresh_window": (str, "a duration such as '14d'"),
-            "report": (str, "a weekday and time such as 'mon 08:00'"),
-            "timezone": (str, "a time zone name such as 'Europe/London'"),
-            "log_file": (str, "a path to a log file"),
-        },
-        where,
-        required=False,
-    )
-    default = ScheduleConfig()
-    durations = {
-        key: parse_duration(table[key], where, f"[schedule] {key}")
-        for key in ("collect_every", "refresh_every", "refresh_window")
-        if key in table
-    }
-    report = table.get("report", f"{default.report_day} {default.report_time}").strip().lower().split()
-    if len(report) != 2 or report[0] not in DAYS or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", report[1]):
-        raise ConfigError(
-            f"{where}: [schedule] report must be a weekday and a 24-hour time such as 'mon 08:00', "
-            f"got {table.get('report')!r}"
-        )
-    zone = table.get("timezone", default.timezone)
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{where}: [schedule] timezone {zone!r} is not a time zone name such as 'Europe/London'") from None
-    log_file = None
-    if "log_file" in table:
-        log_file = Path(table["log_file"])
-        if not log_file.is_absolute():
-            log_file = path.resolve().parent / log_file
-    return ScheduleConfig(
-        **durations, report_day=report[0], report_time=report[1], timezone=zone, log_file=log_file,
-    )

@@ -52,6 +52,16 @@ def test_archive_path_is_relative_to_the_config_file(tmp_path):
         ('[campaign]\nname = "x"\nhashtags = ["A"]\n[mastodon]\nlimit = 80\n', "[mastodon] limit must be from 1 to 40"),
         ('[campaign]\nname = "x"\nhashtags = ["A"]\n[http]\ntimeout = "soon"\n', "[http] timeout must be a number of seconds"),
         ('[campaign\nname = "x"\n', "not valid TOML"),
+        ('[campaign]\nname = "x"\nhashtags = ["A"]\n[schedule]\ncollect_every = "often"\n',
+         "[schedule] collect_every must be a duration such as '30m', '6h' or '14d', got 'often'"),
+        ('[campaign]\nname = "x"\nhashtags = ["A"]\n[schedule]\nreport = "monday 8am"\n',
+         "[schedule] report must be a weekday and a 24-hour time such as 'mon 08:00'"),
+        ('[campaign]\nname = "x"\nhashtags = ["A"]\n[schedule]\ntimezone = "Mars/Olympus"\n',
+         "[schedule] timezone 'Mars/Olympus' is not a time zone name"),
+        ('[campaign]\nname = "x"\nhashtags = ["A"]\n[reddit]\nsubreddits = ["r/Teachers"]\n',
+         "[reddit] subreddits[0] 'r/Teachers' must be a subreddit name"),
+        ('[campaign]\nname = "x"\nhashtags = ["A"]\n[bluesky]\nsince = "last week"\n',
+         "[bluesky] since must be a date such as '2026-11-01'"),
     ],
 )
 def test_bad_config_names_file_key_and_what_is_expected(tmp_path, text, message):
