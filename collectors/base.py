@@ -27,9 +27,10 @@ class SourceError(Exception):
     so that the archive's provenance shows what was tried.
     """
 
-    def __init__(self, message: str, fetches: "list[Fetch] | None" = None):
+    def __init__(self, message: str, fetches: "list[Fetch] | None" = None, status: int | None = None):
         super().__init__(message)
         self.fetches = fetches or []
+        self.status = status  # the HTTP status that ended it, when one did
 
 
 @dataclass
@@ -95,3 +96,14 @@ class Page:
     fetches: list[Fetch]
     cursor: str | None
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RefreshBatch:
+    """A re-read of posts already archived: their current state, or that they are gone."""
+
+    platform: str
+    source: str
+    observed: list[Post]
+    gone: dict[str, str]  # post key -> why it counts as deleted (HTTP 404, "[removed]", ...)
+    fetches: list[Fetch]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
-from collectors.base import Author, Page, Post, SourceError, env_pair
+from collectors.base import Author, Page, Post, RefreshBatch, SourceError, env_pair
 from monitor import http
 from monitor.clock import to_utc_iso
 from monitor.config import BlueskyConfig, HttpPolicy
@@ -228,3 +228,28 @@ def _fetch_followers(conn: Connection, dids: set[str], describe: str,
             conn.followers[profile["did"]] = profile.get("followersCount")
         for did in batch:
             conn.followers.setdefault(did, None)
+
+
+POSTS_BATCH = 25
+
+
+def refresh(
+    conn: Connection,
+    uris: list[str],
+    *,
+    on_retry: Callable[[str], None] | None = None,
+) -> Iterator[RefreshBatch]:
+    """Re-read archived posts, 25 a call (`app.bsky.feed.getPosts`); one not served is deleted."""
+    describe = f"{conn.source} refresh"
+    try:
+        for start in range(0, len(uris), POSTS_BATCH):
+            chunk = uris[start : start + POSTS_BATCH]
+            conn.call(lambda: conn.client.app.bsky.feed.get_posts(params={"uris": chunk}), describe, on_retry)
+            views = {v["uri"]: v for v in conn.recorder.last.response.json().get("posts", [])}
+            _fetch_followers(conn, {v["author"]["did"] for v in views.values()}, describe, on_retry)
+            observed = [transform_post(v, conn.followers.get(v["author"]["did"])) for v in views.values()]
+            gone = {uri: "no longer served by Bluesky" for uri in chunk if uri not in views}
+            yield RefreshBatch(PLATFORM, conn.source, observed, gone, conn.recorder.drain())
+    except SourceError as e:
+        e.fetches = conn.recorder.drain()
+        raise

@@ -21,7 +21,7 @@ import requests
 from mastodon import Mastodon, MastodonNetworkError
 from mastodon.errors import MastodonWarning
 
-from collectors.base import Author, Page, Post, SourceError
+from collectors.base import Author, Page, Post, RefreshBatch, SourceError
 from collectors.html_text import html_to_text
 from monitor import __version__, http
 from monitor.clock import to_utc_iso
@@ -207,3 +207,53 @@ def _walk(
         page = call(lambda: client.fetch_previous(previous))
         if page is None:
             return
+
+
+BATCH = 20  # ids per GET /api/v1/statuses (Mastodon 4.3+)
+
+
+def refresh(
+    conn: Connection,
+    items: list[tuple[str, str]],
+    *,
+    policy: HttpPolicy,
+    on_retry: Callable[[str], None] | None = None,
+) -> Iterator[RefreshBatch]:
+    """Re-read statuses first seen on this instance, given as (uri, local id), 20 at a time.
+
+    A status missing from a batch is asked for alone: only a 404 or 410 for it counts as
+    deleted. Instances older than 4.3 lack the batch endpoint; they are asked one by one.
+    """
+    describe = f"{conn.source} refresh"
+
+    def call(fn: Callable[[], Any]) -> Any:
+        return http.call(fn, policy=policy, recorder=conn.recorder, describe=describe,
+                         transport_errors=TRANSPORT_ERRORS, hints=_hints(conn.instance_url), on_retry=on_retry)
+
+    batched = True
+    for start in range(0, len(items), BATCH):
+        chunk = items[start : start + BATCH]
+        found: dict[str, dict[str, Any]] = {}
+        if batched:
+            try:
+                call(lambda: conn.client.statuses([local for _, local in chunk]))
+                found = {s["id"]: s for s in conn.recorder.last.response.json()}
+            except SourceError as e:
+                if e.status != 404:
+                    e.fetches = conn.recorder.drain()
+                    raise
+                batched = False
+        gone: dict[str, str] = {}
+        for key, local in chunk:
+            if local in found:
+                continue
+            try:
+                call(lambda: conn.client.status(local))
+                found[local] = conn.recorder.last.response.json()
+            except SourceError as e:
+                if e.status not in (404, 410):
+                    e.fetches = conn.recorder.drain()
+                    raise
+                gone[key] = f"HTTP {e.status} from {conn.source} on refresh"
+        yield RefreshBatch(PLATFORM, conn.source, [transform_status(s) for s in found.values()], gone,
+                           conn.recorder.drain())

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 import requests
 
-from collectors.base import Author, Page, Post, SourceError, env_pair
+from collectors.base import Author, Page, Post, RefreshBatch, SourceError, env_pair
 from monitor import __version__, http
 from monitor.clock import to_utc_iso
 from monitor.config import HttpPolicy, RedditConfig
@@ -247,3 +247,55 @@ def _walk(cfg, subreddit, query, cursor, hashtags, call, recorder, describe) -> 
                    (newest or cursor) if done else None, warnings)
         if done:
             return
+
+
+INFO_BATCH = 100
+GONE_TEXT = {"[deleted]", "[removed]"}
+
+
+def _gone_reason(data: dict[str, Any]) -> str | None:
+    """Reddit keeps deleted and removed things listed, emptied: recognise them."""
+    text = data.get("body") if "body" in data else data.get("selftext")
+    if data.get("removed_by_category"):
+        return f"removed on Reddit ({data['removed_by_category']})"
+    if text in GONE_TEXT:
+        return f"{text.strip('[]')} on Reddit"
+    return None
+
+
+def refresh(
+    cfg: RedditConfig,
+    conn: Connection,
+    keys: list[str],
+    *,
+    policy: HttpPolicy,
+    on_retry: Callable[[str], None] | None = None,
+) -> Iterator[RefreshBatch]:
+    """Re-read archived submissions and comments by fullname, 100 a call (`/api/info`)."""
+    import prawcore
+
+    describe = "reddit refresh"
+    for start in range(0, len(keys), INFO_BATCH):
+        chunk = keys[start : start + INFO_BATCH]
+        try:
+            listing = http.call(
+                lambda: conn.reddit.request(method="GET", path="/api/info", params={"id": ",".join(chunk)}),
+                policy=policy, recorder=conn.recorder, describe=describe, on_retry=on_retry,
+                transport_errors=(prawcore.exceptions.RequestException, requests.RequestException, OSError),
+            )
+        except SourceError as e:
+            e.fetches = conn.recorder.drain()
+            raise
+        observed, gone = [], {}
+        served = {c["data"]["name"]: c for c in listing["data"]["children"]}
+        for key in chunk:
+            child = served.get(key)
+            if child is None:
+                gone[key] = "no longer served by Reddit"
+            elif reason := _gone_reason(child["data"]):
+                gone[key] = reason
+            elif child["kind"] == "t3":
+                observed.append(transform_submission(child["data"], cfg.reddit_url))
+            else:
+                observed.append(transform_comment(child["data"], cfg.reddit_url))
+        yield RefreshBatch(PLATFORM, conn.source, observed, gone, conn.recorder.drain())

@@ -13,19 +13,18 @@ import os
 import sqlite3
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from sqlite_utils import Database
 
-from collectors.base import Fetch, Page, Post
+from collectors.base import Fetch, Page, RefreshBatch
 from monitor import __version__
 from monitor.clock import utc_now
 from monitor.migrations import MIGRATION_NAMES, migrations
+from monitor.posts import SaveResult, snapshot, store_posts, tombstone
 
 BUSY_TIMEOUT_MS = 30_000
-COUNTS = ("likes", "reposts", "replies", "quotes")
 
 
 class ArchiveError(Exception):
@@ -91,12 +90,6 @@ def write_transaction(db: Database) -> Iterator[None]:
         db.conn.execute("ROLLBACK")
         raise
     db.conn.execute("COMMIT")
-
-
-@dataclass
-class SaveResult:
-    new: int = 0
-    updated: int = 0
 
 
 class Writer:
@@ -186,6 +179,16 @@ def save_page(db: Database, page: Page, run_id: int) -> SaveResult:
     return result
 
 
+def save_refresh(db: Database, batch: RefreshBatch, run_id: int) -> SaveResult:
+    """Store a re-read of archived posts: new versions, a counts snapshot, tombstones."""
+    with write_transaction(db):
+        fetch_id = _insert_fetches(db, batch.fetches, run_id)
+        result = store_posts(db, batch.observed, fetch_id, batch.source)
+        snapshot(db, batch.observed, fetch_id)
+        result.deleted = tombstone(db, batch.platform, batch.gone)
+    return result
+
+
 def advance_cursor(db: Database, page: Page, run_id: int) -> None:
     db.execute(
         "INSERT INTO cursors (platform, source, hashtag, position, updated_at, run_id)"
@@ -193,143 +196,3 @@ def advance_cursor(db: Database, page: Page, run_id: int) -> None:
         " position = excluded.position, updated_at = excluded.updated_at, run_id = excluded.run_id",
         [page.platform, page.source, page.hashtag.lower(), page.cursor, utc_now(), run_id],
     )
-
-
-def _chunks(items: list, size: int = 500) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _author_ids(db: Database, posts: list[Post], now: str) -> dict[str, int]:
-    authors = {p.author.key: p.author for p in posts}
-    db.conn.executemany(
-        "INSERT INTO authors (platform, key, handle, display_name, url, followers_count,"
-        " following_count, posts_count, first_seen_at, last_seen_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, key) DO UPDATE SET"
-        " handle = excluded.handle, display_name = excluded.display_name, url = excluded.url,"
-        " followers_count = coalesce(excluded.followers_count, followers_count),"
-        " following_count = coalesce(excluded.following_count, following_count),"
-        " posts_count = coalesce(excluded.posts_count, posts_count),"
-        " last_seen_at = excluded.last_seen_at",
-        [
-            (a.platform, a.key, a.handle, a.display_name, a.url, a.followers_count,
-             a.following_count, a.posts_count, now, now)
-            for a in authors.values()
-        ],
-    )
-    platform = posts[0].platform
-    ids: dict[str, int] = {}
-    for chunk in _chunks(list(authors)):
-        marks = ",".join("?" * len(chunk))
-        for id_, key in db.execute(
-            f"SELECT id, key FROM authors WHERE platform = ? AND key IN ({marks})",
-            [platform, *chunk],
-        ):
-            ids[key] = id_
-    return ids
-
-
-def _is_newer(post: Post, old: sqlite3.Row) -> tuple[bool, bool]:
-    """(edited, counts grew): the only changes that make a new version.
-
-    The same post read through different instances carries each instance's partial
-    counts and its own rendering of the HTML, so only a later `edited_at` counts as an
-    edit and counts only ever grow; otherwise polling two instances would make a new
-    version on every run.
-    """
-    edited = bool(post.edited_at) and (old["edited_at"] is None or post.edited_at > old["edited_at"])
-    grew = any(
-        getattr(post, name) is not None and (old[name] is None or getattr(post, name) > old[name])
-        for name in COUNTS
-    )
-    return edited, grew
-
-
-def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: str) -> SaveResult:
-    """Insert new posts, version changed ones; must run inside `write_transaction`."""
-    result = SaveResult()
-    if not posts:
-        return result
-    now = utc_now()
-    unique = list({p.key: p for p in posts}.values())
-    author_ids = _author_ids(db, unique, now)
-    platform = unique[0].platform
-    existing: dict[str, sqlite3.Row] = {}
-    db.conn.row_factory = sqlite3.Row
-    try:
-        for chunk in _chunks([p.key for p in unique]):
-            marks = ",".join("?" * len(chunk))
-            for row in db.conn.execute(
-                "SELECT id, key, text, content_warning, edited_at, likes, reposts, replies,"
-                f" quotes, metrics, raw, raw_fetch_id, version FROM posts WHERE platform = ? AND key IN ({marks})",
-                [platform, *chunk],
-            ):
-                existing[row["key"]] = row
-    finally:
-        db.conn.row_factory = None
-
-    fresh = [p for p in unique if p.key not in existing]
-    db.conn.executemany(
-        "INSERT INTO posts (platform, key, source, local_id, url, author_id, author, created_at,"
-        " edited_at, text, content_warning, language, hashtags, media, likes, reposts, replies,"
-        " quotes, metrics, raw, version, first_fetch_id, raw_fetch_id, first_seen_at, last_seen_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
-        [
-            (p.platform, p.key, source, p.local_id, p.url, author_ids[p.author.key],
-             p.author.handle, p.created_at, p.edited_at, p.text, p.content_warning, p.language,
-             json.dumps(p.hashtags), json.dumps(p.media), p.likes, p.reposts, p.replies,
-             p.quotes, json.dumps(p.metrics) if p.metrics else None,
-             json.dumps(p.raw, ensure_ascii=False), fetch_id, fetch_id, now, now)
-            for p in fresh
-        ],
-    )
-    result.new = len(fresh)
-
-    seen_again = []
-    for post in unique:
-        old = existing.get(post.key)
-        if old is None:
-            continue
-        edited, grew = _is_newer(post, old)
-        if not (edited or grew):
-            seen_again.append((now, old["id"]))
-            continue
-        _new_version(db, post, old, edited, fetch_id, now)
-        result.updated += 1
-    db.conn.executemany("UPDATE posts SET last_seen_at = ? WHERE id = ?", seen_again)
-    return result
-
-
-def _new_version(
-    db: Database, post: Post, old: sqlite3.Row, edited: bool, fetch_id: int | None, now: str
-) -> None:
-    """Keep the stored state as a version, then make the post's row the newer one."""
-    db.execute(
-        "INSERT INTO post_versions (post_id, version, text, content_warning, edited_at, likes,"
-        " reposts, replies, quotes, metrics, raw, raw_fetch_id, superseded_at, superseded_by_fetch_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [old["id"], old["version"], old["text"], old["content_warning"], old["edited_at"],
-         old["likes"], old["reposts"], old["replies"], old["quotes"], old["metrics"], old["raw"],
-         old["raw_fetch_id"], now, fetch_id],
-    )
-    counts = {
-        name: max(v for v in (getattr(post, name), old[name]) if v is not None)
-        if (getattr(post, name) is not None or old[name] is not None) else None
-        for name in COUNTS
-    }
-    content = (
-        {"text": post.text, "content_warning": post.content_warning, "edited_at": post.edited_at,
-         "hashtags": json.dumps(post.hashtags), "media": json.dumps(post.media)}
-        if edited else {}
-    )
-    values = {
-        **content,
-        **counts,
-        "metrics": json.dumps(post.metrics) if post.metrics else old["metrics"],
-        "raw": json.dumps(post.raw, ensure_ascii=False),
-        "raw_fetch_id": fetch_id,
-        "version": old["version"] + 1,
-        "last_seen_at": now,
-    }
-    assignments = ", ".join(f"{name} = ?" for name in values)
-    db.execute(f"UPDATE posts SET {assignments} WHERE id = ?", [*values.values(), old["id"]])

@@ -204,6 +204,25 @@ def _minute(timestamp: str | None) -> str:
 @cli.command()
 @config_option
 @user_errors
+def refresh(config_path: Path) -> None:
+    """Re-read recent posts: engagement snapshots, edits as versions, deletions as tombstones."""
+    from monitor.refresh import run_refresh
+
+    config = load_config(config_path)
+    db = open_archive(config.archive)
+    outcomes = run_refresh(config, db)
+    for o in outcomes:
+        click.echo(f"{o.platform} {o.source}: {o.updated} updated, {o.requests} requests, "
+                   f"{len(o.warnings)} deleted or warned" + ("" if o.ok else " [failed]"))
+        for error in o.errors:
+            click.echo(f"Error: {o.platform}: {error}", err=True)
+    if not all(o.ok for o in outcomes):
+        sys.exit(EXIT_FAILED_SOURCES)
+
+
+@cli.command()
+@config_option
+@user_errors
 def run(config_path: Path) -> None:
     """Run unattended: collect each platform on its schedule until SIGTERM or Ctrl-C."""
     from monitor.lock import ArchiveBusy

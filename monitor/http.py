@@ -202,6 +202,7 @@ class _Verdict:
     retry: bool
     message: str
     wait: float | None = None
+    status: int | None = None
 
 
 def _in_chain(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
@@ -242,7 +243,7 @@ def _judge(
             return _Verdict(True, _network_message(exc))
         return _Verdict(True, f"unusable response (HTTP {status}: {_short(exc)})")
     hint = hints.get(status, "")
-    return _Verdict(False, f"HTTP {status}" + (f": {hint}" if hint else ""))
+    return _Verdict(False, f"HTTP {status}" + (f": {hint}" if hint else ""), status=status)
 
 
 def _network_message(exc: BaseException) -> str:
@@ -301,7 +302,7 @@ def call(
             else:
                 exchange.error = verdict.message
             if not verdict.retry:
-                raise SourceError(f"{describe}: {verdict.message}") from None
+                raise SourceError(f"{describe}: {verdict.message}", status=verdict.status) from None
             if attempt >= policy.max_attempts:
                 raise SourceError(
                     f"{describe}: gave up after {attempt} {'try' if attempt == 1 else 'tries'}: {verdict.message}"

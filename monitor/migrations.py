@@ -185,3 +185,26 @@ def m003_schedule(db: Database) -> None:
         },
         pk="job",
     )
+
+
+@migration
+def m004_refresh_and_tombstones(db: Database) -> None:
+    """Engagement over time, and posts deleted on their platform kept as content-free tombstones."""
+    db["engagement_snapshots"].create(
+        {
+            "id": int,
+            "post_id": int,
+            "observed_at": str,
+            "likes": int,
+            "reposts": int,
+            "replies": int,
+            "quotes": int,
+            "metrics": str,
+            "fetch_id": int,
+        },
+        pk="id",
+        foreign_keys=[("post_id", "posts", "id"), ("fetch_id", "fetches", "id")],
+    )
+    db["engagement_snapshots"].create_index(["post_id", "observed_at"])
+    db["posts"].add_column("deleted_at", str)
+    db["posts"].add_column("deletion_reason", str)

@@ -83,6 +83,8 @@ class Daemon:
              lambda platform=platform: self.collect(platform))
             for platform in self.config.platforms
         ]
+        jobs.append(("refresh", IntervalTrigger(seconds=self.config.schedule.refresh_every, timezone=self.zone),
+                     self.refresh))
         hour, minute = self.config.schedule.report_time.split(":")
         jobs.append(("report", CronTrigger(day_of_week=self.config.schedule.report_day, hour=int(hour),
                                            minute=int(minute), timezone=self.zone), self.report))
@@ -110,6 +112,23 @@ class Daemon:
         summary = (f"{sum(o.new for o in outcomes)} new, {sum(o.updated for o in outcomes)} updated, "
                    f"{sum(o.requests for o in outcomes)} requests, {sum(len(o.warnings) for o in outcomes)} warnings"
                    + "".join(f"; {e}" for o in failed for e in o.errors))
+        return status, summary
+
+    def refresh(self) -> tuple[str, str]:
+        from monitor.refresh import run_refresh
+
+        db = open_archive(self.config.archive)
+        try:
+            outcomes = run_refresh(self.config, db, stop=self.stop, command="run refresh")
+        finally:
+            db.close()
+        for o in outcomes:
+            for error in o.errors:
+                log.error("refresh %s %s: %s", o.platform, o.source, error)
+        failed = [o for o in outcomes if not o.ok]
+        status = "interrupted" if self.stop.is_set() else "ok" if not failed else "partial"
+        summary = (f"{sum(o.updated for o in outcomes)} updated, {sum(o.requests for o in outcomes)} requests, "
+                   f"{sum(len(o.warnings) for o in outcomes)} deletions or warnings")
         return status, summary
 
     def report(self) -> tuple[str, str]:

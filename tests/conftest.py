@@ -39,6 +39,7 @@ def write_config(path: Path, instances: list[str], *, hashtags=("AspireNotToExcl
 @pytest.fixture
 def config_for(tmp_path):
     def make(*servers, **kwargs) -> Path:
+        """A config for these fake instances; it replaces the previous one, the archive stays."""
         return write_config(tmp_path / "campaign.toml", [s.url for s in servers], **kwargs)
     return make
 

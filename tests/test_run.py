@@ -201,3 +201,41 @@ def test_interrupted_run_is_redone_at_the_next_start(tmp_path):
         process = daemon(config)
         wait_for(lambda: posts_so_far(tmp_path) == 200)
         assert stop(process)[0] == 0
+
+
+def test_daemon_left_running_with_faults_holds_every_served_post_once(
+    fake_mastodon, fake_reddit, fake_bluesky, tmp_path, monkeypatch
+):
+    from tests.conftest import bluesky_section, reddit_section
+    from tests.fakes.bluesky import post_view
+    from tests.fakes.reddit import submission
+
+    expected: set[str] = set()
+    config = write_config(
+        tmp_path / "campaign.toml", [fake_mastodon.url],
+        extra=reddit_section(fake_reddit, comments=False) + bluesky_section(fake_bluesky)
+        + '\n[schedule]\ncollect_every = "1s"\nrefresh_every = "2s"\n',
+    )
+    config.write_text(config.read_text().replace("backoff = 0.01", "backoff = 0.05"))
+    process = daemon(config)
+    faults = ["429", "500", "malformed", "truncated", "503"]
+    for round_ in range(10):
+        expected |= {s["uri"] for s in seed(fake_mastodon, 10, start=round_ * 10)}
+        for n in range(round_ * 5, round_ * 5 + 5):
+            expected.add(fake_reddit.add(submission(n))["name"])
+            just_now = datetime.now(timezone.utc) - timedelta(seconds=30)  # search indexes within the hour
+            expected.add(fake_bluesky.add(post_view(n, created=just_now))["uri"])
+        kind = faults[round_ % len(faults)]
+        fake_mastodon.fail(kind, path="/api/v1/timelines/", retry_after=1)
+        fake_reddit.fail("503" if kind == "truncated" else kind, path="/r/", retry_after=1)
+        fake_bluesky.fail(kind, path="/xrpc/app.bsky.feed.searchPosts", retry_after=1)
+        time.sleep(1.2)
+    time.sleep(4)  # the last posts' collection
+    assert process.poll() is None
+    code, err = stop(process)
+    assert code == 0, err
+    conn = sqlite3.connect(tmp_path / "archive.db")
+    keys = [r[0] for r in conn.execute("SELECT key FROM posts")]
+    conn.close()
+    assert len(keys) == len(set(keys))
+    assert set(keys) == expected

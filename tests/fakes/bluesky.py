@@ -125,6 +125,11 @@ class FakeBluesky(FakeServer):
             if len(actors) > 25:
                 return json_response(400, {"error": "InvalidRequest", "message": "actors must not have more than 25 elements"})
             return json_response(200, {"profiles": [self.profile(a) for a in actors]})
+        if nsid == "app.bsky.feed.getPosts":
+            wanted = request.multi.get("uris", [])
+            if len(wanted) > 25:
+                return json_response(400, {"error": "InvalidRequest", "message": "uris must not have more than 25 elements"})
+            return json_response(200, {"posts": [p for p in self.posts if p["uri"] in wanted]})
         if nsid == "app.bsky.feed.searchPosts":
             return self.search(request)
         return json_response(501, {"error": "MethodNotImplemented", "message": "Method Not Implemented"})
@@ -161,3 +166,6 @@ class FakeBluesky(FakeServer):
         if start + limit < len(found):
             body["cursor"] = str(start + limit)
         return json_response(200, body)
+
+    def delete(self, uri: str) -> None:
+        self.posts = [p for p in self.posts if p["uri"] != uri]

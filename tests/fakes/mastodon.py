@@ -14,6 +14,7 @@ import json
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from tests.fakes.server import FakeServer, Request, Response, json_response
@@ -21,7 +22,7 @@ from tests.fakes.server import FakeServer, Request, Response, json_response
 DATA = Path(__file__).parent / "data"
 INSTANCE = json.loads((DATA / "mastodon_instance.json").read_text())
 STATUS = json.loads((DATA / "mastodon_status_example.json").read_text())
-EPOCH = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+EPOCH = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
 
 
 def iso(dt: datetime) -> str:
@@ -151,11 +152,14 @@ class FakeMastodon(FakeServer):
         return s
 
     def edit(self, uri: str, new_text: str, *, at: datetime | None = None) -> None:
+        self.change(uri, content=f"<p>{new_text}</p>", edited_at=iso(at or datetime.now(timezone.utc)))
+
+    def change(self, uri: str, **fields: Any) -> None:
+        """Change a status in place (new counts, an edit), as the instance would serve it next."""
         with self.lock:
             for i, (local_id, s, _) in enumerate(self.timeline):
                 if s["uri"] == uri:
-                    s["content"] = f"<p>{new_text}</p>"
-                    s["edited_at"] = iso(at or datetime.now(timezone.utc))
+                    s.update(fields)
                     self.timeline[i] = (local_id, s, json.dumps(s).encode())
 
     def delete(self, uri: str) -> None:
@@ -178,6 +182,16 @@ class FakeMastodon(FakeServer):
     def route(self, request: Request) -> Response:
         if request.path in ("/api/v2/instance", "/api/v2/instance/"):
             return json_response(200, self.instance_info())
+        if request.path == "/api/v1/statuses":
+            wanted = set(request.multi.get("id[]", []))
+            with self.lock:
+                found = [body for local_id, _, body in self.timeline if str(local_id) in wanted]
+            return Response(200, b"[" + b",".join(found) + b"]")
+        if request.path.startswith("/api/v1/statuses/"):
+            wanted = request.path.rsplit("/", 1)[1]
+            with self.lock:
+                found = [body for local_id, _, body in self.timeline if str(local_id) == wanted]
+            return Response(200, found[0]) if found else json_response(404, {"error": "Record not found"})
         if request.path.startswith("/api/v1/timelines/tag/"):
             if self.require_auth and request.headers.get("authorization") != f"Bearer {self.require_auth}":
                 return json_response(401, {"error": "This API requires an authenticated user"})

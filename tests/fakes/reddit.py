@@ -90,6 +90,8 @@ class FakeReddit(FakeServer):
         if request.headers.get("authorization", "").removeprefix("bearer ") not in self.tokens:
             return json_response(401, {"message": "Unauthorized", "error": 401},
                                  {"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'})
+        if request.path.rstrip("/") == "/api/info":
+            return self.info(request.query.get("id", "").split(","))
         parts = request.path.strip("/").split("/")
         if len(parts) == 3 and parts[0] == "r" and parts[2] == "search":
             return self.search(parts[1], request.query)
@@ -134,3 +136,24 @@ class FakeReddit(FakeServer):
         listing = lambda children: {"kind": "Listing", "data": {  # noqa: E731
             "after": None, "dist": None, "modhash": None, "geo_filter": "", "children": children, "before": None}}
         return json_response(200, [listing([{"kind": "t3", "data": post}]), listing(self.threads[sid])])
+
+    def info(self, names: list[str]) -> Response:
+        things = {p["name"]: {"kind": "t3", "data": p} for p in self.posts}
+        for comments in self.threads.values():
+            stack = list(comments)
+            while stack:
+                c = stack.pop()
+                things[c["data"]["name"]] = c
+                replies = c["data"].get("replies")
+                if isinstance(replies, dict):
+                    stack += replies["data"]["children"]
+        children = [things[n] for n in names if n in things]
+        return json_response(200, {"kind": "Listing", "data": {
+            "after": None, "dist": len(children), "modhash": None, "geo_filter": "", "children": children, "before": None}})
+
+    def remove(self, name: str, how: str = "[removed]") -> None:
+        """Reddit keeps a removed or deleted submission listed, emptied."""
+        for p in self.posts:
+            if p["name"] == name:
+                p.update(selftext=how, author="[deleted]" if how == "[deleted]" else p["author"],
+                         removed_by_category="moderator" if how == "[removed]" else "deleted")
