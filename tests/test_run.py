@@ -219,7 +219,8 @@ def test_daemon_left_running_with_faults_holds_every_served_post_once(
     config.write_text(config.read_text().replace("backoff = 0.01", "backoff = 0.05"))
     process = daemon(config)
     faults = ["429", "500", "malformed", "truncated", "503"]
-    for round_ in range(10):
+    # about 1.2 s a round; SOAK_ROUNDS=150 leaves the daemon running for three minutes
+    for round_ in range(int(os.environ.get("SOAK_ROUNDS", "10"))):
         expected |= {s["uri"] for s in seed(fake_mastodon, 10, start=round_ * 10)}
         for n in range(round_ * 5, round_ * 5 + 5):
             expected.add(fake_reddit.add(submission(n))["name"])
