@@ -222,6 +222,41 @@ def refresh(config_path: Path) -> None:
 
 @cli.command()
 @config_option
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day (inclusive), YYYY-MM-DD.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Day after the last (exclusive), YYYY-MM-DD.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder for the reports ([report] out).")
+@click.option("--email", is_flag=True, help="Also mail the report ([report] email_to, SMTP settings).")
+@user_errors
+def report(config_path: Path, since, until, out: Path | None, email: bool) -> None:
+    """Write the report for the last full week (Mon-Sun), or for --since/--until."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from reports.build import build_report
+    from reports.email import EmailError
+    from reports.period import between, last_full_week
+
+    config = load_config(config_path)
+    zone = ZoneInfo(config.schedule.timezone)
+    if (since is None) != (until is None):
+        raise click.UsageError("give both --since and --until, or neither (the last full week)")
+    try:
+        period = between(since.date(), until.date(), zone) if since else last_full_week(datetime.now(timezone.utc), zone)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    if not config.archive.exists():
+        raise ArchiveError(f"{config.archive}: no archive yet (run 'campaign-monitor collect')")
+    db = open_archive(config.archive)
+    try:
+        built = build_report(config, db, period, out, email=email)
+    except EmailError as e:
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(EXIT_FAILED_SOURCES)
+    click.echo(f"Wrote {built.folder}/report.html ({period.title})" + (" and mailed it" if email else ""))
+
+
+@cli.command()
+@config_option
 @user_errors
 def run(config_path: Path) -> None:
     """Run unattended: collect each platform on its schedule until SIGTERM or Ctrl-C."""

@@ -70,6 +70,19 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    out: Path = Path("reports")
+    show_authors: bool = False
+    key_file: Path = Path(".campaign-monitor.key")  # the pseudonym key, kept out of the archive
+    email_to: tuple[str, ...] = ()
+    email_from: str = ""
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_user: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     name: str
@@ -80,6 +93,7 @@ class Config:
     bluesky: BlueskyConfig = field(default_factory=BlueskyConfig)
     http: HttpPolicy = field(default_factory=HttpPolicy)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
     @property
     def platforms(self) -> list[str]:
@@ -129,6 +143,16 @@ refresh_window = "14d"                 # refresh posts younger than this
 report = "mon 08:00"                   # weekly report
 timezone = "Europe/London"
 # log_file = "campaign-monitor.log"    # also log to this rotating file
+
+[report]                               # 'campaign-monitor report'
+out = "reports"                        # one folder per period inside
+show_authors = false                   # false: handles appear as stable pseudonyms
+# email_to = ["comms@example.org"]     # --email sends the report here
+# email_from = "campaign-monitor@example.org"
+# smtp_host = "smtp.example.org"       # password from SMTP_PASSWORD
+# smtp_port = 587
+# smtp_starttls = true
+# smtp_user = "campaign-monitor"
 
 [http]
 timeout = 30          # seconds to wait for one response
@@ -223,7 +247,7 @@ def load_config(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{where}: not valid TOML: {e}") from None
 
-    sections = {"campaign", "mastodon", "reddit", "bluesky", "http", "schedule"}
+    sections = {"campaign", "mastodon", "reddit", "bluesky", "http", "schedule", "report"}
     for key in doc:
         if key not in sections:
             raise ConfigError(
@@ -274,6 +298,7 @@ def load_config(path: str | Path) -> Config:
     from monitor.config_sections import (
         bluesky_section,
         reddit_section,
+        report_section,
         schedule_section,
     )
 
@@ -305,6 +330,7 @@ def load_config(path: str | Path) -> Config:
         reddit=reddit,
         bluesky=bluesky,
         schedule=schedule_section(doc, where, path),
+        report=report_section(doc, where, path),
         http=HttpPolicy(**{k: (int(v) if k == "max_attempts" else float(v)) for k, v in http.items()}),
     )
 

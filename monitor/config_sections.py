@@ -12,6 +12,7 @@ from monitor.config import (
     BlueskyConfig,
     ConfigError,
     RedditConfig,
+    ReportConfig,
     ScheduleConfig,
     _base_url,
     _section,
@@ -134,4 +135,46 @@ def schedule_section(doc: dict, where: str, path: Path) -> ScheduleConfig:
             log_file = path.resolve().parent / log_file
     return ScheduleConfig(
         **durations, report_day=report[0], report_time=report[1], timezone=zone, log_file=log_file,
+    )
+
+
+def _relative(path: Path, value: str) -> Path:
+    p = Path(value)
+    return p if p.is_absolute() else path.resolve().parent / p
+
+
+def report_section(doc: dict, where: str, path: Path) -> ReportConfig:
+    table = _section(
+        doc,
+        "report",
+        {
+            "out": (str, "a folder for the reports"),
+            "show_authors": (bool, "true or false"),
+            "key_file": (str, "a path to the pseudonym key file"),
+            "email_to": (list, "a list of e-mail addresses"),
+            "email_from": (str, "an e-mail address"),
+            "smtp_host": (str, "a host name"),
+            "smtp_port": (int, "a port number"),
+            "smtp_starttls": (bool, "true or false"),
+            "smtp_user": (str, "a user name (the password comes from SMTP_PASSWORD)"),
+        },
+        where,
+        required=False,
+    )
+    email_to = _string_list(table.get("email_to", []), where, "[report] email_to")
+    for i, address in enumerate(email_to + ([table["email_from"]] if "email_from" in table else [])):
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
+            label = f"email_to[{i}]" if i < len(email_to) else "email_from"
+            raise ConfigError(f"{where}: [report] {label} {address!r} is not an e-mail address")
+    default = ReportConfig()
+    return ReportConfig(
+        out=_relative(path, table.get("out", "reports")),
+        show_authors=table.get("show_authors", False),
+        key_file=_relative(path, table.get("key_file", str(default.key_file))),
+        email_to=tuple(email_to),
+        email_from=table.get("email_from", ""),
+        smtp_host=table.get("smtp_host", default.smtp_host),
+        smtp_port=table.get("smtp_port", default.smtp_port),
+        smtp_starttls=table.get("smtp_starttls", default.smtp_starttls),
+        smtp_user=table.get("smtp_user", ""),
     )

@@ -132,7 +132,18 @@ class Daemon:
         return status, summary
 
     def report(self) -> tuple[str, str]:
-        return "skipped", "the weekly report is not built yet (see the reports issue)"
+        """The last full week's report, mailed when [report] email_to is set."""
+        from reports.build import build_report
+        from reports.period import last_full_week
+
+        period = last_full_week(datetime.now(timezone.utc), self.zone)
+        db = open_archive(self.config.archive)
+        try:
+            built = build_report(self.config, db, period, email=bool(self.config.report.email_to))
+        finally:
+            db.close()
+        mailed = f", mailed to {len(self.config.report.email_to)}" if self.config.report.email_to else ""
+        return "ok", f"{built.folder}{mailed}"
 
     def _run_job(self, trigger: Any, job: str, body: Callable[[], tuple[str, str]]) -> None:
         # Not scheduler.get_job(): shutdown holds the scheduler's lock while it waits for

@@ -1,0 +1,39 @@
+"""One report, from archive to folder (and mail): what the CLI and the daemon's job call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from monitor.config import Config
+from reports.metrics import Metrics, compute
+from reports.period import Period
+from reports.pseudonym import load_key
+
+
+@dataclass
+class Report:
+    metrics: Metrics
+    folder: Path
+    files: dict[str, Path]
+
+
+def build_report(config: Config, db: Database, period: Period, out: Path | None = None,
+                 email: bool = False) -> Report:
+    from reports.email import build_message, send
+    from reports.export import write_report
+    from reports.render import render_html, render_markdown
+
+    key = None if config.report.show_authors else load_key(config.report.key_file)
+    metrics = compute(db, period, zone=ZoneInfo(config.schedule.timezone), hashtags=config.hashtags, key=key)
+    html_text = render_html(metrics, config.name)
+    markdown = render_markdown(metrics, config.name)
+    folder = (out or config.report.out) / period.label
+    files = write_report(metrics, folder, html_text, markdown)
+    if email:
+        subject = f"{config.name}: weekly report, {period.title}"
+        send(config.report, build_message(config.report, subject, markdown, html_text, files["xlsx"]))
+    return Report(metrics, folder, files)

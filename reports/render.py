@@ -1,0 +1,139 @@
+"""The report as one self-contained HTML page and as a Markdown summary.
+
+Post text and links are untrusted. Every piece of them that reaches the HTML goes
+through `safe_html`: escaped first, then cleaned by nh3 with an explicit allow-list
+(links only, http and https only, no images, no attributes but href), and the page's
+Content-Security-Policy forbids every script, so even a sanitiser bug could not run one.
+"""
+
+from __future__ import annotations
+
+import html
+
+import nh3
+import pandas as pd
+
+from reports import charts
+from reports.metrics import DEFINITIONS, Metrics
+
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'none'; "
+       "base-uri 'none'; form-action 'none'")  # frame-ancestors is ignored in a <meta> CSP
+ALLOWED_TAGS = {"a", "br"}
+ALLOWED_ATTRIBUTES = {"a": {"href"}}
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:60rem;color:#1d1d1f;padding:0 1rem}
+h1{margin-bottom:.2rem}.period{color:#555;margin-top:0}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.8rem;margin:1.5rem 0}
+.card{border:1px solid #ddd;border-radius:.5rem;padding:.7rem}.card b{display:block;font-size:1.5rem}
+.up{color:#2a7d2a}.down{color:#b3261e}.muted{color:#777}
+table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem;font-size:.92rem}
+th,td{border-bottom:1px solid #eee;padding:.35rem .5rem;text-align:left;vertical-align:top}
+.notice{background:#fff4e5;border:1px solid #f0c36d;border-radius:.5rem;padding:.7rem 1rem}
+.empty{background:#eef3fb;border:1px solid #9db5e0;border-radius:.5rem;padding:1rem}
+svg{max-width:100%;height:auto}footer{font-size:.85rem;color:#555;border-top:1px solid #ddd;margin-top:2rem}
+"""
+
+
+def safe_html(text: str, url: str | None = None, limit: int = 280) -> str:
+    """Untrusted text (and its link) as HTML that can carry no markup but a plain link."""
+    excerpt = text if len(text) <= limit else text[: limit - 1] + "…"
+    body = html.escape(excerpt).replace("\n", "<br>")
+    if url:
+        body += f' <a href="{html.escape(url, quote=True)}">link</a>'
+    return nh3.clean(body, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https"},
+                     link_rel="noopener noreferrer nofollow")
+
+
+def _number(value: float) -> str:
+    return f"{value:,.1f}" if value != int(value) else f"{int(value):,}"
+
+
+def _change(change: float | None) -> str:
+    if change is None:
+        return '<span class="muted">no earlier data</span>'
+    css = "up" if change >= 0 else "down"
+    return f'<span class="{css}">{change:+.0f}% vs previous</span>'
+
+
+def _table(frame: pd.DataFrame, cells: dict | None = None) -> str:
+    cells = cells or {}
+    if frame.empty:
+        return '<p class="muted">None in this period.</p>'
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns if c != "url")
+    rows = []
+    for record in frame.to_dict(orient="records"):
+        tds = []
+        for column, value in record.items():
+            if column == "url":
+                continue
+            content = cells[column](record) if column in cells else html.escape("" if value is None else str(value))
+            tds.append(f"<td>{content}</td>")
+        rows.append("<tr>" + "".join(tds) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def render_html(m: Metrics, campaign: str) -> str:
+    cards = "".join(
+        f'<div class="card">{html.escape(h.name)}<b>{_number(h.value)}</b>{_change(h.change)}</div>'
+        for h in m.headlines
+    )
+    notices = "".join(f"<li>{html.escape(n)}</li>" for n in m.coverage_notes)
+    coverage = (f'<div class="notice"><b>What these numbers may be missing</b><ul>{notices}</ul></div>'
+                if notices else '<p>Every source was collected without failures or caps in this period.</p>')
+    if m.empty:
+        body = (f'<div class="empty"><b>Nothing collected in this period.</b> No post with the campaign\'s '
+                f'hashtags was archived between {html.escape(m.period.title)}.</div>')
+    else:
+        t = m.tables
+        body = f"""
+<h2>Volume</h2>{charts.daily_volume(m.daily)}
+<h3>Posts by source</h3>{_table(t["sources"])}
+<h2>Participation</h2>{charts.participants(m.new_participants, m.returning_participants)}
+<h3>Top participants</h3>{_table(t["top_participants"])}
+<h2>Reach and engagement</h2>{charts.engagement(m.daily_engagement)}
+<h3>Top posts by engagement</h3>{_table(t["top_posts"], {"text": lambda r: safe_html(r["text"], r["url"])})}
+<h2>Conversation</h2><h3>Co-hashtags</h3>{_table(t["co_hashtags"])}
+<h3>Most-shared links</h3>{_table(t["links"], {"link": lambda r: safe_html(r["link"], r["link"], limit=120)})}"""
+    footnotes = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in DEFINITIONS.items())
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(campaign)}: {html.escape(m.period.title)}</title><style>{STYLE}</style></head>
+<body><h1>{html.escape(campaign)}</h1><p class="period">{html.escape(m.period.title)}</p>
+<div class="cards">{cards}</div>
+<h2>Coverage</h2>{coverage}{_table(m.tables["coverage"])}
+{body}
+<footer><h2>Definitions</h2><dl>{footnotes}</dl></footer></body></html>
+"""
+
+
+def _md(text: str) -> str:
+    """Untrusted text made inert in Markdown: no markup, no HTML, one line."""
+    text = " ".join(str(text).split())
+    return html.escape(text).translate({ord(c): f"\\{c}" for c in "\\`*_{}[]()#+-!|>"})
+
+
+def _md_url(url: str) -> str:
+    ok = url.startswith(("https://", "http://")) and not any(c in url for c in " <>\n")
+    return f"<{url}>" if ok else ""
+
+
+def render_markdown(m: Metrics, campaign: str) -> str:
+    lines = [f"# {_md(campaign)}: {m.period.title}", ""]
+    for h in m.headlines:
+        change = "no earlier data" if h.change is None else f"{h.change:+.0f}% vs previous period"
+        lines.append(f"- **{h.name}**: {_number(h.value)} ({change})")
+    lines.append("")
+    if m.empty:
+        lines += ["**Nothing collected in this period.**", ""]
+    else:
+        lines += ["## Top posts", ""]
+        for r in m.tables["top_posts"].to_dict(orient="records"):
+            lines.append(f"- {r['engagement']} engagement, {r['platform']}, {_md(r['author'])}: "
+                         f"{_md(r['text'][:160])} {_md_url(r['url'])}")
+        lines.append("")
+    if m.coverage_notes:
+        lines += ["## What these numbers may be missing", ""] + [f"- {_md(n)}" for n in m.coverage_notes] + [""]
+    lines += ["## Definitions", ""] + [f"- **{k}**: {v}" for k, v in DEFINITIONS.items()]
+    return "\n".join(lines) + "\n"
