@@ -189,7 +189,7 @@ def status(config_path: Path, as_json: bool) -> None:
     if state.schedule:
         schedule = Table(title="Schedule of 'campaign-monitor run' (UTC)")
         for column in ("job", "next run", "last run", "result", "summary"):
-            schedule.add_column(column, overflow="fold")
+            schedule.add_column(column, overflow="fold", no_wrap=column == "job")
         for job in state.schedule:
             schedule.add_row(job["job"], _minute(job["next_run_at"]), _minute(job["last_run_at"]),
                              job["last_status"] or "-", job["last_summary"] or "-")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -82,8 +83,11 @@ def test_first_start_collects_at_once_and_status_shows_the_schedule(fake_mastodo
     code, err = stop(process)
     assert code == 0, err
     assert count_posts(tmp_path) == 30
-    text = run_cli("status", "-c", str(config)).output
-    assert "collect:mastodon" in text and "report" in text
+    state = json.loads(run_cli("status", "-c", str(config), "--json").output)
+    jobs = {job["job"]: job for job in state["schedule"]}
+    assert set(jobs) == {"collect:mastodon", "refresh", "report"}
+    assert jobs["collect:mastodon"]["last_status"] == "ok" and jobs["report"]["next_run_at"]
+    assert "Schedule" in run_cli("status", "-c", str(config)).output
 
 
 def test_restart_after_missed_runs_catches_up_exactly_once(fake_mastodon, tmp_path):
