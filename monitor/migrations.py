@@ -208,3 +208,17 @@ def m004_refresh_and_tombstones(db: Database) -> None:
     db["engagement_snapshots"].create_index(["post_id", "observed_at"])
     db["posts"].add_column("deleted_at", str)
     db["posts"].add_column("deletion_reason", str)
+
+
+@migration
+def m005_report_indexes(db: Database) -> None:
+    """What reports read, as indexes, so a report over a year does not read every post's text.
+
+    The first answers "when did this participant first post" with one lookup an author;
+    the second covers every column the period totals use, for live posts only.
+    """
+    db["posts"].create_index(["author_id", "created_at"], index_name="idx_posts_author_created")
+    db.execute(
+        "CREATE INDEX idx_posts_report ON posts (created_at, platform, source, author_id, likes, reposts,"
+        " replies, quotes) WHERE deleted_at IS NULL"
+    )
