@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 from rich.console import Console
@@ -17,43 +16,19 @@ from rich.table import Table
 
 from monitor import __version__
 from monitor.archive import ArchiveError, open_archive
+from monitor.cli_common import (
+    EXIT_FAILED_SOURCES,
+    EXIT_USAGE,
+    config_option,
+    user_errors,
+)
 from monitor.config import (
     DEFAULT_CONFIG,
-    DEFAULT_CONFIG_NAME,
     PLATFORMS,
     ConfigError,
     load_config,
 )
-
-EXIT_FAILED_SOURCES = 1
-EXIT_USAGE = 2
-
-
-def config_option(fn: Callable) -> Callable:
-    return click.option(
-        "--config",
-        "-c",
-        "config_path",
-        default=DEFAULT_CONFIG_NAME,
-        show_default=True,
-        envvar="CAMPAIGN_MONITOR_CONFIG",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="The campaign's config file.",
-    )(fn)
-
-
-def user_errors(fn: Callable) -> Callable:
-    """Config and archive problems end in one line on stderr and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (ConfigError, ArchiveError) as e:
-            click.echo(f"Error: {e}", err=True)
-            sys.exit(EXIT_USAGE)
-
-    return wrapper
+from monitor.testimonies import after_collection as _after_collection
 
 
 @click.group()
@@ -112,6 +87,7 @@ def collect(config_path: Path, platforms: tuple[str, ...], quiet: bool) -> None:
     try:
         with progress_bar(err) as progress:
             outcomes = run_collection(config, db, platforms=selected, progress=progress, stop=stop)
+        _after_collection(config, db)
     except KeyboardInterrupt:
         click.echo("Interrupted: every page stored so far is kept; run collect again to resume.", err=True)
         sys.exit(130)
@@ -271,6 +247,11 @@ def run(config_path: Path) -> None:
     except ArchiveBusy as e:
         click.echo(f"Error: {e}", err=True)
         sys.exit(EXIT_FAILED_SOURCES)
+
+
+from monitor.cli_testimonies import testimonies  # noqa: E402 - registered on the group below
+
+cli.add_command(testimonies)
 
 
 def main() -> None:

@@ -83,6 +83,14 @@ class ReportConfig:
 
 
 @dataclass(frozen=True)
+class TestimonyConfig:
+    signals: dict = field(default_factory=dict)  # kind -> regular expressions; defaults if empty
+    threshold: float = 3.5
+    media: bool = True
+    media_max_bytes: int = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     name: str
@@ -94,6 +102,7 @@ class Config:
     http: HttpPolicy = field(default_factory=HttpPolicy)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    testimonies: TestimonyConfig = field(default_factory=TestimonyConfig)
 
     @property
     def platforms(self) -> list[str]:
@@ -247,7 +256,7 @@ def load_config(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{where}: not valid TOML: {e}") from None
 
-    sections = {"campaign", "mastodon", "reddit", "bluesky", "http", "schedule", "report"}
+    sections = {"campaign", "mastodon", "reddit", "bluesky", "http", "schedule", "report", "testimonies"}
     for key in doc:
         if key not in sections:
             raise ConfigError(
@@ -300,6 +309,7 @@ def load_config(path: str | Path) -> Config:
         reddit_section,
         report_section,
         schedule_section,
+        testimonies_section,
     )
 
     reddit = reddit_section(doc, where)
@@ -331,6 +341,7 @@ def load_config(path: str | Path) -> Config:
         bluesky=bluesky,
         schedule=schedule_section(doc, where, path),
         report=report_section(doc, where, path),
+        testimonies=testimonies_section(doc, where),
         http=HttpPolicy(**{k: (int(v) if k == "max_attempts" else float(v)) for k, v in http.items()}),
     )
 

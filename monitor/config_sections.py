@@ -14,6 +14,7 @@ from monitor.config import (
     RedditConfig,
     ReportConfig,
     ScheduleConfig,
+    TestimonyConfig,
     _base_url,
     _section,
     _string_list,
@@ -177,4 +178,31 @@ def report_section(doc: dict, where: str, path: Path) -> ReportConfig:
         smtp_port=table.get("smtp_port", default.smtp_port),
         smtp_starttls=table.get("smtp_starttls", default.smtp_starttls),
         smtp_user=table.get("smtp_user", ""),
+    )
+
+
+def testimonies_section(doc: dict, where: str) -> TestimonyConfig:
+    from monitor.testimony_signals import DEFAULT_SIGNALS, DEFAULT_THRESHOLD
+
+    kinds = {k: (list, "a list of phrases (regular expressions)") for k in DEFAULT_SIGNALS}
+    table = _section(doc, "testimonies", {
+        **kinds,
+        "threshold": (float, "a number (the score a candidate needs)"),
+        "media": (bool, "true or false (download testimonies' attachments)"),
+        "media_max_mb": (float, "a size in megabytes"),
+    }, where, required=False)
+    signals = {}
+    for kind, default in DEFAULT_SIGNALS.items():
+        phrases = _string_list(table.get(kind, default), where, f"[testimonies] {kind}")
+        for i, phrase in enumerate(phrases):
+            try:
+                re.compile(phrase)
+            except re.error as e:
+                raise ConfigError(f"{where}: [testimonies] {kind}[{i}] {phrase!r} is not a valid pattern: {e}") from None
+        signals[kind] = phrases
+    return TestimonyConfig(
+        signals=signals,
+        threshold=float(table.get("threshold", DEFAULT_THRESHOLD)),
+        media=table.get("media", True),
+        media_max_bytes=int(float(table.get("media_max_mb", 50)) * 1024 * 1024),
     )

@@ -222,3 +222,42 @@ def m005_report_indexes(db: Database) -> None:
         "CREATE INDEX idx_posts_report ON posts (created_at, platform, source, author_id, likes, reposts,"
         " replies, quotes) WHERE deleted_at IS NULL"
     )
+
+
+@migration
+def m006_testimonies(db: Database) -> None:
+    """Testimonies: a score and reasons for every post, reviewers' decisions with their history,
+    safeguarding flags and redactions, and the media files kept for them."""
+    db["testimonies"].create(
+        {
+            "post_id": int,
+            "score": float,
+            "reasons": str,  # JSON list: which phrases matched
+            "status": str,  # none, candidate, accepted, rejected
+            "flagged": int,  # 1: may identify a child; kept out of outputs until accepted
+            "flag_reasons": str,  # JSON list
+            "consent": str,  # unknown, asked, granted, refused
+            "note": str,
+            "display_text": str,  # a reviewer's redaction; the original stays only in posts.raw
+            "scored_at": str,
+            "decided_at": str,
+            "decided_by": str,
+        },
+        pk="post_id",
+        foreign_keys=[("post_id", "posts", "id")],
+    )
+    db["testimonies"].create_index(["status"])
+    db["testimony_decisions"].create(
+        {"id": int, "post_id": int, "action": str, "status": str, "consent": str, "note": str,
+         "display_text": str, "decided_by": str, "decided_at": str},
+        pk="id",
+        foreign_keys=[("post_id", "posts", "id")],
+    )
+    db["media_files"].create(
+        {"id": int, "post_id": int, "source_url": str, "kind": str, "status": str,  # stored, failed, too_large
+         "sha256": str, "mime_type": str, "size": int, "path": str, "attempts": int,
+         "last_error": str, "fetched_at": str},
+        pk="id",
+        foreign_keys=[("post_id", "posts", "id")],
+    )
+    db["media_files"].create_index(["post_id", "source_url"], unique=True)

@@ -148,8 +148,10 @@ def _new_version(
         if (getattr(post, name) is not None or old[name] is not None) else None
         for name in COUNTS
     }
+    redacted = db.execute("SELECT display_text FROM testimonies WHERE post_id = ? AND display_text IS NOT NULL",
+                          [old["id"]]).fetchone()
     content = (
-        {"text": post.text, "content_warning": post.content_warning, "edited_at": post.edited_at,
+        {"text": redacted[0] if redacted else post.text, "content_warning": post.content_warning, "edited_at": post.edited_at,
          "hashtags": json.dumps(post.hashtags), "media": json.dumps(post.media)}
         if edited else {}
     )

@@ -25,6 +25,7 @@ from monitor.archive import open_archive, write_transaction
 from monitor.clock import to_utc_iso, utc_now
 from monitor.config import Config
 from monitor.lock import DaemonLock
+from monitor.testimonies import after_collection
 
 log = logging.getLogger("campaign_monitor.run")
 
@@ -97,6 +98,8 @@ class Daemon:
         try:
             outcomes = run_collection(self.config, db, platforms=[platform], stop=self.stop,
                                       command=f"run collect:{platform}")
+            if not self.stop.is_set():
+                after_collection(self.config, db)
         finally:
             db.close()
         for o in outcomes:

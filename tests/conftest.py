@@ -104,3 +104,19 @@ def rows(tmp_path: Path, sql: str, params=()) -> list[dict]:
 
 def count_posts(tmp_path: Path) -> int:
     return rows(tmp_path, "SELECT count(*) AS n FROM posts")[0]["n"]
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """Tests talk to fakes on 127.0.0.1 only: any other address fails the test at once."""
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def connect(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (host.startswith("127.") or host in ("::1", "localhost") or host.startswith("/")):
+            raise AssertionError(f"a test tried to reach {address}: tests may only talk to fakes on 127.0.0.1")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)

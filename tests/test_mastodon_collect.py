@@ -34,7 +34,7 @@ def test_post_row_holds_plain_text_and_the_payload_as_received(fake_mastodon, co
     assert json.loads(post["hashtags"]) == ["aspirenottoexclude", "send"]
     assert post["content_warning"] == "Exclusion"
     assert post["likes"] == 9 and post["reposts"] == 2 and post["replies"] == 1 and post["quotes"] == 0
-    assert json.loads(post["media"])[0]["type"] == "video"
+    assert json.loads(post["media"])[0]["type"] == "image"
     assert post["created_at"].endswith("+00:00")
     assert post["author"] == "ms_okafor@fake.social"
     assert json.loads(post["raw"]) == served

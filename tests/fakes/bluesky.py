@@ -13,6 +13,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from tests.fakes.files import png
 from tests.fakes.server import FakeServer, Request, Response, json_response
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
@@ -81,6 +82,10 @@ class FakeBluesky(FakeServer):
         self.followers: dict[str, int] = {}
 
     def add(self, view: dict) -> dict:
+        for image in (view.get("embed") or {}).get("images", []):  # served here, never from the internet
+            path = "/img/" + image["fullsize"].rsplit("/", 2)[1] + ".jpeg"
+            self.files[path] = (png(), "image/png")
+            image["fullsize"] = image["thumb"] = self.url + path
         self.posts.append(view)
         self.followers.setdefault(view["author"]["did"], 300 + len(self.followers))
         return view

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from tests.fakes.files import png
 from tests.fakes.server import FakeServer, Request, Response, json_response
 
 DATA = Path(__file__).parent / "data"
@@ -109,10 +110,11 @@ def status(
             if emoji else []
         ),
         media_attachments=(
-            [{"id": str(n), "type": "video", "url": f"https://files.{domain}/media/{n}.mp4",
-              "preview_url": f"https://files.{domain}/media/{n}.png", "remote_url": None,
-              "description": "A pupil shows the nurture room's calm corner", "blurhash": "UeKUpFxuo~R%0nW;WCnhF6RjaJt757oJodS$",
-              "meta": {"length": "0:00:21.00", "duration": 21.0, "fps": 30, "size": "720x1280"}}]
+            [{"id": str(n), "type": "image", "url": f"https://files.{domain}/media_attachments/{n}/original.png",
+              "preview_url": f"https://files.{domain}/media_attachments/{n}/small.png", "remote_url": None,
+              "description": "A pupil's drawing of the nurture room's calm corner",
+              "blurhash": "UeKUpFxuo~R%0nW;WCnhF6RjaJt757oJodS$",
+              "meta": {"original": {"width": 8, "height": 8, "size": "8x8", "aspect": 1.0}}}]
             if media else []
         ),
         card=None,
@@ -143,6 +145,10 @@ class FakeMastodon(FakeServer):
         created = datetime.fromisoformat(s["created_at"].replace("Z", "+00:00"))
         local_id = (int(created.timestamp() * 1000) << 16) + next(self._ids) % 65536
         s["id"] = str(local_id)
+        for m in s.get("media_attachments") or []:  # media is served here, never from the internet
+            path = "/system/" + m["url"].split("/", 3)[3]
+            self.files[path] = (png(), "image/png")
+            m["url"] = m["preview_url"] = self.url + path
         origin = s["uri"].split("/")[2]
         if origin != self.domain and "@" not in s["account"]["acct"]:
             s["account"]["acct"] = f"{s['account']['username']}@{origin}"

@@ -65,6 +65,7 @@ class FakeServer:
         self.faults: deque[Fault] = deque()
         self.requests: list[Request] = []
         self.errors: list[str] = []
+        self.files: dict[str, tuple[bytes, str]] = {}  # path -> (content, MIME type), served as is
         self.lock = threading.Lock()
         server = self
 
@@ -148,7 +149,11 @@ class FakeServer:
         if fault is not None and self._serve_fault(handler, request, fault):
             return
         try:
-            response = self.route(request)
+            if request.path in self.files:
+                content, mime = self.files[request.path]
+                response = Response(200, content, content_type=mime)
+            else:
+                response = self.route(request)
         except Exception as e:  # a bug in a fake must show as such, not as a dropped connection
             response = Response(500, f"fake server error: {e!r}".encode(), content_type="text/plain")
             self.errors.append(repr(e))

@@ -1,0 +1,122 @@
+"""Attachments of testimonies, kept in a content-addressed store beside the archive.
+
+`media/sha256/ab/cd/abcd…` holds each file once, whatever post or URL it came from; the
+`media_files` table records the source URL, MIME type, size and sha256 of every file.
+Downloads run after collection and never block it: a failure is recorded and retried on
+later runs (up to `MAX_ATTEMPTS`), a file over the size cap is recorded and skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import requests
+from sqlite_utils import Database
+
+from collectors.base import SourceError
+from monitor import __version__, http
+from monitor.archive import write_transaction
+from monitor.clock import utc_now
+from monitor.config import Config
+
+log = logging.getLogger("campaign_monitor.media")
+MAX_ATTEMPTS = 5
+
+
+class TooLarge(Exception):
+    """Returned, not raised, through the fault policy: a size is not a fault to retry."""
+
+
+def store_root(config: Config) -> Path:
+    return config.archive.parent / "media"
+
+
+def _pending(db: Database) -> list[tuple[int, str, str]]:
+    """(post id, url, kind) of attachments of candidate or accepted testimonies still to fetch."""
+    rows = db.execute(
+        "SELECT p.id, p.media FROM posts p JOIN testimonies t ON t.post_id = p.id"
+        " WHERE t.status IN ('candidate', 'accepted') AND p.deleted_at IS NULL AND p.media != '[]'"
+    ).fetchall()
+    done = {(pid, url) for pid, url in db.execute(
+        "SELECT post_id, source_url FROM media_files WHERE status IN ('stored', 'too_large') OR attempts >= ?",
+        [MAX_ATTEMPTS])}
+    return [(pid, m["url"], m.get("type") or "file") for pid, media in rows for m in json.loads(media or "[]")
+            if m.get("url", "").startswith(("http://", "https://")) and (pid, m["url"]) not in done]
+
+
+def _download(session: requests.Session, url: str, root: Path, cap: int, timeout: float):
+    try:
+        return _save(session, url, root, cap, timeout)
+    except TooLarge as e:
+        return e
+
+
+def _save(session: requests.Session, url: str, root: Path, cap: int, timeout: float) -> tuple[str, str, int, Path]:
+    tmp_dir = root / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    fd, tmp = tempfile.mkstemp(dir=tmp_dir)
+    try:
+        with os.fdopen(fd, "wb") as out, session.get(url, stream=True, timeout=timeout) as response:
+            response.raise_for_status()
+            declared = int(response.headers.get("content-length") or 0)
+            if declared > cap:
+                raise TooLarge(f"{declared} bytes, over the {cap}-byte cap")
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > cap:
+                    raise TooLarge(f"over the {cap}-byte cap")
+                digest.update(chunk)
+                out.write(chunk)
+            mime = (response.headers.get("content-type") or "application/octet-stream").split(";")[0]
+        sha = digest.hexdigest()
+        final = root / "sha256" / sha[:2] / sha[2:4] / sha
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
+        return sha, mime, size, final
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def fetch_media(db: Database, config: Config) -> dict[str, int]:
+    """Download what is pending; return counts by outcome. Never raises for a download."""
+    counts = {"stored": 0, "failed": 0, "too_large": 0}
+    if not config.testimonies.media:
+        return counts
+    root = store_root(config)
+    session = requests.Session()
+    session.headers["User-Agent"] = f"campaign-monitor/{__version__}"
+    recorder = http.Recorder("media", "downloads")
+    recorder.attach_requests(session)
+    for post_id, url, kind in _pending(db):
+        status, error, sha, mime, size, path = "failed", None, None, None, None, None
+        try:
+            got = http.call(
+                lambda: _download(session, url, root, config.testimonies.media_max_bytes, config.http.timeout),
+                policy=config.http, recorder=recorder, describe=f"media {url}",
+                transport_errors=(requests.RequestException, OSError), on_retry=log.info)
+            if isinstance(got, TooLarge):
+                status, error = "too_large", str(got)
+            else:
+                sha, mime, size, stored = got
+                status, path = "stored", str(stored.relative_to(root.parent))
+        except SourceError as e:
+            error = str(e)
+        counts[status] += 1
+        recorder.drain()
+        with write_transaction(db):
+            db.execute(
+                "INSERT INTO media_files (post_id, source_url, kind, status, sha256, mime_type, size, path, attempts,"
+                " last_error, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (post_id, source_url)"
+                " DO UPDATE SET status = excluded.status, sha256 = excluded.sha256, mime_type = excluded.mime_type,"
+                " size = excluded.size, path = excluded.path, attempts = attempts + 1,"
+                " last_error = excluded.last_error, fetched_at = excluded.fetched_at",
+                [post_id, url, kind, status, sha, mime, size, path, error, utc_now()],
+            )
+    return counts
