@@ -47,15 +47,15 @@ DEFAULT_SIGNALS: dict[str, list[str]] = {
 WEIGHTS = {"intervention": 2.0, "experience": 1.5, "outcome": 2.0, "call_to_action": -2.5}
 DEFAULT_THRESHOLD = 3.5
 
-CHILD_WORDS = r"(son|daughter|boy|girl|pupil|child|student|grandson|granddaughter|little one)"
+CHILD_WORDS = r"(?i:son|daughter|boy|girl|pupil|child|student|grandson|granddaughter|little one)"
 NAME = r"[A-Z][a-z]{2,}"
 NOT_NAMES = {"The", "Our", "His", "Her", "Their", "This", "That", "She", "They", "When", "What", "Year",
              "School", "Nurture", "Today", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Boxall",
              "Miss", "Mrs", "Sir", "Head", "Mum", "Dad", "And", "But", "Now", "After", "Before", "Then"}
 SAFEGUARDING = [
-    ("a child's name with their age", rf"\b({NAME})\s*(,\s*)?(\(\d{{1,2}}\)|aged? \d{{1,2}}|who is \d{{1,2}}|is \d{{1,2}}\b)"),
-    ("a child's name with their year group", rf"\b({NAME}) (is |was |in |from |started )?(year|yr|reception)\s*\d{{0,2}}"),
-    ("a child named by a relation", rf"\b(?:my|our|a|the) {CHILD_WORDS},? ({NAME})\b"),
+    ("a child's name with their age", rf"\b({NAME})\s*(,\s*)?(\(\d{{1,2}}\)|(?i:aged?) \d{{1,2}}|who is \d{{1,2}}|is \d{{1,2}}\b)"),
+    ("a child's name with their year group", rf"\b({NAME}) (?i:is |was |in |from |started )?(?i:year|yr|reception)\s*\d{{0,2}}"),
+    ("a child named by a relation", rf"\b(?i:my|our|a|the) {CHILD_WORDS},? ({NAME})\b"),
     ("a named school with a pupil", rf"\b((?:{NAME} )+(?:Primary|Academy|School|Junior|Infants?|High|College))\b"
                                     rf"(?=.*\b{CHILD_WORDS}s?\b)"),
 ]

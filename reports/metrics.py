@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlite_utils import Database
 
+from monitor.testimonies import VISIBLE
 from reports.period import Period
 from reports.pseudonym import pseudonym
 
@@ -32,6 +33,9 @@ DEFINITIONS = {
     "Change": "compared with the previous period of the same length.",
     "Co-hashtags": "hashtags that appear in the same posts as the campaign's own.",
     "Links": "web addresses in post text, other than links to the posts themselves.",
+    "Testimonies": "posts scored as telling how nurture helped (intervention, experience, outcome) become "
+                   "candidates; only those a reviewer accepted are quoted. Posts that may identify a child are "
+                   "kept out of every quotation until a reviewer accepts them.",
     "Coverage": "collection runs that started in the period, per source; a failed run or a reached "
                 "API cap means posts may be missing from every number above.",
 }
@@ -60,6 +64,7 @@ class Metrics:
     new_participants: int
     returning_participants: int
     coverage_notes: list[str] = field(default_factory=list)
+    testimony_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -165,11 +170,14 @@ def _links(db: Database, period: Period, access: str) -> pd.DataFrame:
 
 def _top_posts(db: Database, period: Period, zone: ZoneInfo, names: dict) -> pd.DataFrame:
     # ranked on the covering index first; only the ten winners' text is read
+    # posts flagged for safeguarding stay out until a reviewer accepts them; redactions win
     rows = db.execute(
-        "SELECT p.platform, p.author_id, p.created_at, top.engagement, p.text, p.url FROM"
+        "SELECT p.platform, p.author_id, p.created_at, top.engagement, coalesce(t.display_text, p.text), p.url FROM"
         f" (SELECT rowid AS id, {ENGAGEMENT_SQL} AS engagement FROM posts {COVERED} WHERE {LIVE}"
+        f"  AND rowid NOT IN (SELECT post_id FROM testimonies WHERE flagged = 1 AND status != 'accepted')"
         "  ORDER BY engagement DESC, created_at LIMIT 10) AS top JOIN posts p ON p.id = top.id"
-        " ORDER BY top.engagement DESC, p.created_at", list(period.utc_bounds),
+        " LEFT JOIN testimonies t ON t.post_id = p.id ORDER BY top.engagement DESC, p.created_at",
+        list(period.utc_bounds),
     ).fetchall()
     return pd.DataFrame(
         [{"platform": p, "author": names[a],
@@ -207,7 +215,7 @@ def _coverage(db: Database, period: Period) -> tuple[pd.DataFrame, list[str]]:
 
 
 def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str, ...],
-            key: bytes | None) -> Metrics:
+            key: bytes | None, testimonies: pd.DataFrame | None = None) -> Metrics:
     """Everything the report shows; `key` None means handles are shown as they are."""
     agg = _aggregates(db, period, zone)
     before = _aggregates(db, period.previous(), zone)
@@ -256,8 +264,15 @@ def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str
         "headlines": pd.DataFrame([{"metric": h.name, "value": h.value, "previous period": h.previous,
                                     "change %": None if h.change is None else round(h.change, 1)} for h in headlines]),
     }
+    start, end = period.utc_bounds
+    tables["testimonies"] = testimonies if testimonies is not None else pd.DataFrame(
+        columns=["date", "platform", "author", "text", "link", "consent"])
+    counts = dict(db.execute(
+        "SELECT t.status, count(*) FROM testimonies t JOIN posts p ON p.id = t.post_id WHERE p.created_at >= ?"
+        f" AND p.created_at < ? AND p.deleted_at IS NULL AND {VISIBLE} GROUP BY t.status", [start, end]).fetchall())
     return Metrics(period, headlines, tables, daily, daily_engagement, len(new_ids),
-                   len(first_seen) - len(new_ids), notes)
+                   len(first_seen) - len(new_ids), notes,
+                   {"candidates": counts.get("candidate", 0), "accepted": counts.get("accepted", 0)})
 
 
 def as_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

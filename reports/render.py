@@ -30,7 +30,7 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem;font-size:.92rem
 th,td{border-bottom:1px solid #eee;padding:.35rem .5rem;text-align:left;vertical-align:top}
 .notice{background:#fff4e5;border:1px solid #f0c36d;border-radius:.5rem;padding:.7rem 1rem}
 .empty{background:#eef3fb;border:1px solid #9db5e0;border-radius:.5rem;padding:1rem}
-svg{max-width:100%;height:auto}footer{font-size:.85rem;color:#555;border-top:1px solid #ddd;margin-top:2rem}
+svg{max-width:100%;height:auto}blockquote{border-left:4px solid #6a3d9a;margin:1rem 0;padding:.3rem 1rem;background:#faf7fd}footer{font-size:.85rem;color:#555;border-top:1px solid #ddd;margin-top:2rem}
 """
 
 
@@ -72,6 +72,15 @@ def _table(frame: pd.DataFrame, cells: dict | None = None) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _quotes(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return '<p class="muted">No accepted testimony from this period yet.</p>'
+    return "".join(
+        f'<blockquote>{safe_html(r["text"], r["link"], limit=1000)}<br><span class="muted">'
+        f'{html.escape(r["author"])}, {html.escape(r["platform"])}, {html.escape(r["date"])}</span></blockquote>'
+        for r in frame.to_dict(orient="records"))
+
+
 def render_html(m: Metrics, campaign: str) -> str:
     cards = "".join(
         f'<div class="card">{html.escape(h.name)}<b>{_number(h.value)}</b>{_change(h.change)}</div>'
@@ -93,7 +102,10 @@ def render_html(m: Metrics, campaign: str) -> str:
 <h2>Reach and engagement</h2>{charts.engagement(m.daily_engagement)}
 <h3>Top posts by engagement</h3>{_table(t["top_posts"], {"text": lambda r: safe_html(r["text"], r["url"])})}
 <h2>Conversation</h2><h3>Co-hashtags</h3>{_table(t["co_hashtags"])}
-<h3>Most-shared links</h3>{_table(t["links"], {"link": lambda r: safe_html(r["link"], r["link"], limit=120)})}"""
+<h3>Most-shared links</h3>{_table(t["links"], {"link": lambda r: safe_html(r["link"], r["link"], limit=120)})}
+<h2>Testimonies</h2><p>{m.testimony_counts.get("candidates", 0)} new candidates to review,
+{m.testimony_counts.get("accepted", 0)} accepted.</p>
+{_quotes(t["testimonies"])}"""
     footnotes = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in DEFINITIONS.items())
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -133,6 +145,12 @@ def render_markdown(m: Metrics, campaign: str) -> str:
             lines.append(f"- {r['engagement']} engagement, {r['platform']}, {_md(r['author'])}: "
                          f"{_md(r['text'][:160])} {_md_url(r['url'])}")
         lines.append("")
+    if not m.empty:
+        lines += ["## Testimonies", "", f"{m.testimony_counts.get('candidates', 0)} new candidates, "
+                  f"{m.testimony_counts.get('accepted', 0)} accepted.", ""]
+        for r in m.tables["testimonies"].to_dict(orient="records"):
+            lines.append(f"> {_md(r['text'])} ({_md(r['author'])}, {r['platform']}, {r['date']}) {_md_url(r['link'])}")
+            lines.append("")
     if m.coverage_notes:
         lines += ["## What these numbers may be missing", ""] + [f"- {_md(n)}" for n in m.coverage_notes] + [""]
     lines += ["## Definitions", ""] + [f"- **{k}**: {v}" for k, v in DEFINITIONS.items()]

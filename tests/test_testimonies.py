@@ -1,0 +1,184 @@
+"""Testimonies: detection measured on a labelled set, review from the CLI, safeguarding,
+redaction, media with checksums, the register and the report section."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from monitor.testimony_signals import (
+    DEFAULT_SIGNALS,
+    DEFAULT_THRESHOLD,
+    assess,
+    compile_signals,
+)
+from tests.conftest import rows
+from tests.fakes.files import png, wav
+from tests.fakes.mastodon import status
+
+LABELLED = Path(__file__).parent / "data" / "testimonies.jsonl"
+SIGNALS = compile_signals(DEFAULT_SIGNALS)
+# The figures README.md states; the labelled set was written for these tests (see README).
+PRECISION, RECALL = 0.96, 0.94  # measured: 32 of 33 (0.97), 32 of 34 (0.94)
+
+STORY = ("As a parent I can't thank the nurture staff enough. My daughter went from daily meltdowns to making "
+         "friends, and she's back in class full time.")
+FLAGGED = ("My son Jamie, aged 7, was nearly excluded from Oakfield Primary. The nurture group kept him in school "
+           "and his behaviour improved.")
+POSTER = "Join the campaign! Download the poster and share it in your staffroom"
+
+
+def test_labelled_set_is_found_at_the_stated_precision_and_recall():
+    labelled = [json.loads(line) for line in LABELLED.read_text().splitlines()]
+    assert len(labelled) >= 50 and {r["testimony"] for r in labelled} == {True, False}
+    predicted = [(assess(r["text"], SIGNALS).candidate(DEFAULT_THRESHOLD), r["testimony"]) for r in labelled]
+    tp = sum(p and t for p, t in predicted)
+    precision = tp / sum(p for p, _ in predicted)
+    recall = tp / sum(t for _, t in predicted)
+    assert precision >= PRECISION and recall >= RECALL, (precision, recall)
+
+
+@pytest.mark.parametrize("text", [POSTER, "#AspireNotToExclude #NurtureGroups 💜",
+                                  "Please share: sign the petition to fund nurture groups in every school"])
+def test_calls_to_action_and_hashtag_only_posts_are_not_candidates(text):
+    assert not assess(text + " #AspireNotToExclude", SIGNALS).candidate(DEFAULT_THRESHOLD)
+
+
+def test_score_comes_with_the_phrases_that_made_it():
+    a = assess(STORY, SIGNALS)
+    assert a.candidate(DEFAULT_THRESHOLD)
+    assert "experience: 'as a parent'" in a.reasons and any(r.startswith("outcome: ") for r in a.reasons)
+
+
+@pytest.mark.parametrize("text, expected", [
+    (FLAGGED, "a child's name with their age: 'Jamie, aged 7'"),
+    ("Our pupil Kacey in Year 4 now loves the calm corner", "a child's name with their year group"),
+    ("Oakfield Primary School: every pupil has a key adult", "a named school with a pupil"),
+])
+def test_posts_that_may_identify_a_child_are_flagged(text, expected):
+    assert any(f.startswith(expected) for f in assess(text, SIGNALS).flags)
+
+
+def test_general_stories_are_not_flagged():
+    assert assess(STORY, SIGNALS).flags == []
+
+
+@pytest.fixture
+def collected(fake_mastodon, config_for, run_cli, tmp_path):
+    """Three posts collected through the fake: a story with a picture, a flagged story, a poster."""
+    fake_mastodon.add(status("fake.social", 1, text=STORY, media=True, likes=50))
+    fake_mastodon.add(status("fake.social", 2, text=FLAGGED, likes=40))
+    fake_mastodon.add(status("fake.social", 3, text=POSTER, likes=99))
+    config = config_for(fake_mastodon, extra='\n[report]\nshow_authors = false\n')
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    ids = {r["text"][:10]: r["id"] for r in rows(tmp_path, "SELECT id, text FROM posts")}
+    return config, ids["As a paren"], ids["My son Jam"], ids["Join the c"]
+
+
+def listed(run_cli, config, *args):
+    result = run_cli("testimonies", "list", "-c", str(config), "--json", *args)
+    return [json.loads(line) for line in result.output.splitlines()]
+
+
+def test_collected_posts_are_scored_and_candidates_listed(collected, run_cli):
+    config, story, flagged, poster = collected
+    candidates = {r["id"]: r for r in listed(run_cli, config, "--status", "candidate")}
+    assert set(candidates) == {story, flagged} and candidates[flagged]["flagged"] == 1
+
+
+def test_decisions_are_kept_with_who_and_when_and_their_history(collected, run_cli, tmp_path):
+    config, story, *_ = collected
+    run_cli("testimonies", "accept", "-c", str(config), str(story), "--note", "lovely", "--consent", "asked", "--by", "ana")
+    run_cli("testimonies", "reject", "-c", str(config), str(story), "--note", "parent withdrew", "--by", "ben")
+    history = rows(tmp_path, "SELECT action, consent, note, decided_by FROM testimony_decisions ORDER BY id")
+    assert [(h["action"], h["decided_by"]) for h in history] == [("accepted", "ana"), ("rejected", "ben")]
+    shown = run_cli("testimonies", "show", "-c", str(config), str(story)).output
+    assert "ana: accepted (asked) - lovely" in shown and "ben: rejected" in shown
+    assert [r["id"] for r in listed(run_cli, config, "--status", "rejected")] == [story]
+
+
+def test_unknown_testimony_is_a_clear_error(collected, run_cli):
+    result = run_cli("testimonies", "accept", "-c", str(collected[0]), "99999")
+    assert result.exit_code == 2 and "no testimony 99999" in result.output
+
+
+def test_media_of_candidates_lands_in_the_content_addressed_store(collected, tmp_path):
+    [media] = rows(tmp_path, "SELECT * FROM media_files")
+    digest = hashlib.sha256(png()).hexdigest()
+    assert (media["status"], media["sha256"], media["mime_type"], media["size"]) == ("stored", digest, "image/png", len(png()))
+    stored = tmp_path / "media" / "sha256" / digest[:2] / digest[2:4] / digest
+    assert media["path"] == str(stored.relative_to(tmp_path)) and stored.read_bytes() == png()
+
+
+def test_failed_download_is_retried_on_a_later_run_and_never_blocks_collection(fake_mastodon, config_for, run_cli, tmp_path):
+    s = fake_mastodon.add(status("fake.social", 1, text=STORY, media=True))
+    path = s["media_attachments"][0]["url"].split(fake_mastodon.url)[1]
+    fake_mastodon.fail("500", path=path, times=100)
+    config = config_for(fake_mastodon)
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert rows(tmp_path, "SELECT status, attempts FROM media_files")[0] == {"status": "failed", "attempts": 1}
+    fake_mastodon.faults.clear()
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert rows(tmp_path, "SELECT status, attempts FROM media_files")[0] == {"status": "stored", "attempts": 2}
+
+
+def test_files_over_the_size_cap_are_recorded_not_stored(fake_mastodon, config_for, run_cli, tmp_path):
+    s = fake_mastodon.add(status("fake.social", 1, text=STORY, media=True))
+    path = s["media_attachments"][0]["url"].split(fake_mastodon.url)[1]
+    fake_mastodon.files[path] = (wav(seconds=2.0), "audio/wav")
+    config = config_for(fake_mastodon, extra="\n[testimonies]\nmedia_max_mb = 0.001\n")
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    [media] = rows(tmp_path, "SELECT status, last_error, path FROM media_files")
+    assert media["status"] == "too_large" and "cap" in media["last_error"] and media["path"] is None
+
+
+def test_redacted_text_is_what_every_output_shows(collected, run_cli, tmp_path):
+    config, _, flagged, _ = collected
+    run_cli("testimonies", "redact", "-c", str(config), str(flagged), "--text",
+            "A pupil was nearly excluded. The nurture group kept him in school.")
+    run_cli("testimonies", "accept", "-c", str(config), str(flagged), "--consent", "granted")
+    register = run_cli("testimonies", "export", "-c", str(config), "--format", "jsonl").output
+    assert "Jamie" not in register and "A pupil was nearly excluded" in register
+    [post] = rows(tmp_path, "SELECT text, raw FROM posts WHERE id = ?", [flagged])
+    assert "Jamie" not in post["text"] and "Jamie" in post["raw"]  # the original stays only in the raw payload
+
+
+def test_register_and_report_hold_exactly_the_accepted_unflagged_or_reviewed_testimonies(collected, run_cli, tmp_path):
+    config, story, flagged, poster = collected
+    run_cli("testimonies", "accept", "-c", str(config), str(story), "--consent", "granted")
+    out = tmp_path / "register.csv"
+    run_cli("testimonies", "export", "-c", str(config), "--format", "csv", "--out", str(out))
+    with open(out, encoding="utf-8-sig") as f:
+        register = list(csv.DictReader(f))
+    assert [int(r["id"]) for r in register] == [story]
+    assert register[0]["author"].startswith("participant-") and register[0]["consent"] == "granted"
+    assert register[0]["media_sha256"] == hashlib.sha256(png()).hexdigest()
+    week = _week_of(tmp_path)
+    assert run_cli("report", "-c", str(config), "--since", week[0], "--until", week[1]).exit_code == 0
+    html_text = next((tmp_path / "reports").glob("*/report.html")).read_text()
+    assert "Testimonies" in html_text and "making friends" in html_text
+    assert "Jamie" not in html_text  # flagged and not accepted: out of every quotation, top posts too
+
+
+def _week_of(tmp_path) -> tuple[str, str]:
+    from datetime import date, timedelta
+
+    [first] = rows(tmp_path, "SELECT min(created_at) AS d FROM posts")
+    start = date.fromisoformat(first["d"][:10]) - timedelta(days=1)
+    return start.isoformat(), (start + timedelta(days=8)).isoformat()
+
+
+def test_register_exports_as_xlsx_and_jsonl(collected, run_cli, tmp_path):
+    config, story, *_ = collected
+    run_cli("testimonies", "accept", "-c", str(config), str(story))
+    out = tmp_path / "register.xlsx"
+    assert run_cli("testimonies", "export", "-c", str(config), "--format", "xlsx", "--out", str(out)).exit_code == 0
+    sheet = openpyxl.load_workbook(out)["testimonies"]
+    assert [c.value for c in sheet[1]][:4] == ["id", "text", "link", "platform"] and sheet.max_row == 2
+    lines = run_cli("testimonies", "export", "-c", str(config), "--format", "jsonl").output.splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [story]
