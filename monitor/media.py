@@ -120,3 +120,19 @@ def fetch_media(db: Database, config: Config) -> dict[str, int]:
                 [post_id, url, kind, status, sha, mime, size, path, error, utc_now()],
             )
     return counts
+
+
+def purge(db: Database, config: Config) -> int:
+    """Delete the stored files of posts deleted on their platform, unless another post has the same file."""
+    root = store_root(config)
+    removed = 0
+    rows = db.execute("SELECT id, sha256, path FROM media_files WHERE status = 'deleted' AND path IS NOT NULL").fetchall()
+    for media_id, sha, path in rows:
+        shared = db.execute("SELECT 1 FROM media_files WHERE sha256 = ? AND status = 'stored' LIMIT 1", [sha]).fetchone()
+        target = root.parent / path
+        if not shared and target.exists():
+            target.unlink()
+            removed += 1
+        with write_transaction(db):
+            db.execute("UPDATE media_files SET path = NULL WHERE id = ?", [media_id])
+    return removed

@@ -202,6 +202,10 @@ def tombstone(db: Database, platform: str, gone: dict[str, str]) -> int:
     now = utc_now()
     for key, post_id in ids.items():
         db.execute("DELETE FROM post_versions WHERE post_id = ?", [post_id])
+        db.execute("UPDATE testimonies SET display_text = NULL, status = 'rejected', note = 'deleted on its platform'"
+                   " WHERE post_id = ?", [post_id])
+        db.execute("UPDATE testimony_decisions SET display_text = NULL WHERE post_id = ?", [post_id])
+        db.execute("UPDATE media_files SET status = 'deleted' WHERE post_id = ?", [post_id])  # files: media.purge
         db.execute(
             "UPDATE posts SET text = NULL, content_warning = NULL, hashtags = '[]', media = '[]',"
             " raw = '{}', metrics = NULL, deleted_at = ?, deletion_reason = ? WHERE id = ? AND deleted_at IS NULL",

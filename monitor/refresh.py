@@ -101,6 +101,9 @@ def run_refresh(config: Config, db, *, stop: threading.Event | None = None,
                     outcome.errors.append(str(e))
                 if stop.is_set():
                     break
+        from monitor.media import purge
+
+        purge(db, config)  # files of posts found deleted go too
         failed = [o for o in outcomes if not o.ok]
         status = "interrupted" if stop.is_set() else "ok" if not failed else "partial" if len(failed) < len(outcomes) else "failed"
     finally:

@@ -12,8 +12,9 @@ from tests.conftest import (
     write_config,
 )
 from tests.fakes.bluesky import post_view
-from tests.fakes.mastodon import FakeMastodon, seed
+from tests.fakes.mastodon import FakeMastodon, seed, status
 from tests.fakes.reddit import submission
+from tests.fakes.server import json_response
 
 
 def post(tmp_path, key):
@@ -102,7 +103,7 @@ def test_instance_without_the_batch_endpoint_is_asked_one_status_at_a_time(confi
         run_cli("collect", "-c", str(config))
         original = old.route
         old.route = lambda r: (original(r) if r.path != "/api/v1/statuses"
-                               else __import__("tests.fakes.server", fromlist=["json_response"]).json_response(404, {"error": "Not Found"}))
+                               else json_response(404, {"error": "Not Found"}))
         result = run_cli("refresh", "-c", str(config))
     assert result.exit_code == 0, result.output
     assert rows(tmp_path, "SELECT count(*) AS n FROM engagement_snapshots")[0]["n"] == 3
@@ -131,3 +132,18 @@ def test_bluesky_deleted_post_is_tombstoned(fake_bluesky, tmp_path, run_cli):
     assert post(tmp_path, views[2]["uri"])["deletion_reason"] == "no longer served by Bluesky"
     assert json.loads(post(tmp_path, views[0]["uri"])["hashtags"]) == ["aspirenottoexclude"]
     assert rows(tmp_path, "SELECT count(*) AS n FROM engagement_snapshots")[0]["n"] == 2
+
+
+def test_deleting_a_testimony_removes_its_redaction_and_media_file(fake_mastodon, config_for, run_cli, tmp_path):
+    from tests.test_testimonies import STORY
+
+    s = fake_mastodon.add(status("fake.social", 1, text=STORY, media=True))
+    config = config_for(fake_mastodon)
+    run_cli("collect", "-c", str(config))
+    [media] = rows(tmp_path, "SELECT path FROM media_files")
+    assert (tmp_path / media["path"]).exists()
+    fake_mastodon.delete(s["uri"])
+    run_cli("refresh", "-c", str(config))
+    assert not (tmp_path / media["path"]).exists()
+    assert rows(tmp_path, "SELECT status, path FROM media_files") == [{"status": "deleted", "path": None}]
+    assert rows(tmp_path, "SELECT status FROM testimonies") == [{"status": "rejected"}]
