@@ -55,6 +55,17 @@ def init(config_path: Path, force: bool) -> None:
     click.echo(f"Wrote {config_path}; edit it, then run 'campaign-monitor collect'.")
 
 
+def _exit_for(outcomes) -> None:
+    """Each skipped platform and failed source in one line on stderr; exit 1 if any failed."""
+    for o in outcomes:
+        if o.skipped:
+            click.echo(f"{o.platform}: {o.skipped}", err=True)
+        for error in o.errors:
+            click.echo(f"Error: {o.platform}: {error}", err=True)
+    if not all(o.ok for o in outcomes):
+        sys.exit(EXIT_FAILED_SOURCES)
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     """SIGTERM stops a collection the way Ctrl-C does."""
     raise KeyboardInterrupt
@@ -102,13 +113,7 @@ def collect(config_path: Path, platforms: tuple[str, ...], quiet: bool) -> None:
             table.add_row(f"{o.platform} {o.source}", str(o.new), str(o.updated), str(o.requests),
                           str(len(o.warnings)), result)
         Console().print(table)
-    for o in outcomes:
-        if o.skipped:
-            click.echo(f"{o.platform}: {o.skipped}", err=True)
-        for error in o.errors:
-            click.echo(f"Error: {o.platform}: {error}", err=True)
-    if not all(o.ok for o in outcomes):
-        sys.exit(EXIT_FAILED_SOURCES)
+    _exit_for(outcomes)
 
 
 @cli.command()
@@ -190,10 +195,7 @@ def refresh(config_path: Path) -> None:
     for o in outcomes:
         click.echo(f"{o.platform} {o.source}: {o.updated} updated, {o.requests} requests, "
                    f"{len(o.warnings)} deleted or warned" + ("" if o.ok else " [failed]"))
-        for error in o.errors:
-            click.echo(f"Error: {o.platform}: {error}", err=True)
-    if not all(o.ok for o in outcomes):
-        sys.exit(EXIT_FAILED_SOURCES)
+    _exit_for(outcomes)
 
 
 @cli.command()

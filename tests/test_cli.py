@@ -37,13 +37,7 @@ def test_collect_without_a_terminal_prints_no_progress_and_quiet_prints_nothing(
 def test_sigterm_stops_collect_keeping_every_whole_page(fake_mastodon, config_for, tmp_path):
     for n in range(400):
         fake_mastodon.add(lean_status("fake.social", n))
-    original = fake_mastodon.route
-
-    def slow(request):
-        time.sleep(0.05)
-        return original(request)
-
-    fake_mastodon.route = slow
+    fake_mastodon.delay = 0.05
     process = campaign_monitor("collect", "-c", str(config_for(fake_mastodon)), cwd=tmp_path)
     archive = tmp_path / "archive.db"
     deadline = time.monotonic() + 30

@@ -137,13 +137,7 @@ def test_sigterm_during_a_collection_keeps_whole_pages_and_exits_0(tmp_path):
     with FakeMastodon("slow.example") as slow:
         for n in range(400):
             slow.add(lean_status("slow.example", n))
-        original = slow.route
-
-        def slowly(request):
-            time.sleep(0.05)
-            return original(request)
-
-        slow.route = slowly
+        slow.delay = 0.05
         config = config_with_schedule(tmp_path, [slow])
         process = daemon(config)
         wait_for(lambda: posts_so_far(tmp_path) >= 80)
@@ -190,18 +184,12 @@ def test_interrupted_run_is_redone_at_the_next_start(tmp_path):
     with FakeMastodon("slow.example") as slow:
         for n in range(200):
             slow.add(lean_status("slow.example", n))
-        original = slow.route
-
-        def slowly(request):
-            time.sleep(0.05)
-            return original(request)
-
-        slow.route = slowly
+        slow.delay = 0.05
         config = config_with_schedule(tmp_path, [slow])
         process = daemon(config)
         wait_for(lambda: posts_so_far(tmp_path) >= 40)
         assert stop(process)[0] == 0
-        slow.route = original
+        slow.delay = 0
         process = daemon(config)
         wait_for(lambda: posts_so_far(tmp_path) == 200)
         assert stop(process)[0] == 0

@@ -66,6 +66,7 @@ class FakeServer:
         self.requests: list[Request] = []
         self.errors: list[str] = []
         self.files: dict[str, tuple[bytes, str]] = {}  # path -> (content, MIME type), served as is
+        self.delay = 0.0  # seconds every answer takes, for tests that must act mid-collection
         self.lock = threading.Lock()
         server = self
 
@@ -145,6 +146,8 @@ class FakeServer:
         request = Request(method, parts.path, query, {k.lower(): v for k, v in handler.headers.items()}, multi)
         with self.lock:
             self.requests.append(request)
+        if self.delay:
+            time.sleep(self.delay)
         fault = self._take_fault(parts.path)
         if fault is not None and self._serve_fault(handler, request, fault):
             return
