@@ -67,7 +67,8 @@ def setup_logging(config: Config) -> None:
             config.schedule.log_file, maxBytes=5_000_000, backupCount=5, encoding="utf-8"))
     logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for noisy in ("apscheduler", "httpx", "httpcore", "urllib3", "prawcore"):  # a line per request otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 class Daemon:

@@ -19,11 +19,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def daemon(config: Path) -> subprocess.Popen:
-    return subprocess.Popen(
+    """A real daemon; its log goes to a file, as under a service manager (a pipe nobody
+    reads fills up and blocks the daemon's logging)."""
+    log = open(config.parent / f"daemon-{time.monotonic_ns()}.log", "w+")
+    process = subprocess.Popen(
         [sys.executable, "-c", "from monitor.cli import main; main()", "run", "-c", str(config)],
-        cwd=config.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=config.parent, stdout=subprocess.DEVNULL, stderr=log, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+    process.log = log  # type: ignore[attr-defined]
+    return process
+
+
+def logged(process: subprocess.Popen) -> str:
+    process.log.seek(0)  # type: ignore[attr-defined]
+    return process.log.read()  # type: ignore[attr-defined]
 
 
 def schedule(tmp_path: Path) -> dict[str, dict]:
@@ -66,8 +76,8 @@ def posts_so_far(tmp_path: Path) -> int:
 
 def stop(process: subprocess.Popen) -> tuple[int, str]:
     process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=30)
-    return process.returncode, err
+    process.wait(timeout=30)
+    return process.returncode, logged(process)
 
 
 def config_with_schedule(tmp_path: Path, servers, every: str = "1h") -> Path:
@@ -127,7 +137,8 @@ def test_second_daemon_on_the_same_archive_refuses_naming_the_first(fake_mastodo
     first = daemon(config)
     wait_for(lambda: (tmp_path / "archive.db.lock").exists() and schedule(tmp_path))
     second = daemon(config)
-    _, err = second.communicate(timeout=30)
+    second.wait(timeout=30)
+    err = logged(second)
     assert second.returncode == 1
     assert f"already in use by campaign-monitor run (pid {first.pid}" in err
     assert stop(first)[0] == 0
@@ -231,6 +242,8 @@ def test_daemon_left_running_with_faults_holds_every_served_post_once(
     keys = [r[0] for r in conn.execute("SELECT key FROM posts")]
     conn.close()
     assert len(keys) == len(set(keys))
+    missing = expected - set(keys)
+    assert not missing, (sorted(missing)[:5], err[-3000:])
     assert set(keys) == expected
 
 
