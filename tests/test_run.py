@@ -234,7 +234,18 @@ def test_daemon_left_running_with_faults_holds_every_served_post_once(
         fake_reddit.fail("503" if kind == "truncated" else kind, path="/r/", retry_after=1)
         fake_bluesky.fail(kind, path="/xrpc/app.bsky.feed.searchPosts", retry_after=1)
         time.sleep(1.2)
-    time.sleep(4)  # the last posts' collection
+    def archived() -> set[str]:
+        try:
+            conn = sqlite3.connect(tmp_path / "archive.db")
+            try:
+                return {r[0] for r in conn.execute("SELECT key FROM posts")}
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return set()
+
+    # faults still queued fail runs loudly, and the next runs catch up: wait for that
+    wait_for(lambda: archived() >= expected, timeout=120)
     assert process.poll() is None
     code, err = stop(process)
     assert code == 0, err
