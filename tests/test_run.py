@@ -80,6 +80,15 @@ def stop(process: subprocess.Popen) -> tuple[int, str]:
     return process.returncode, logged(process)
 
 
+def slow_instance(statuses: int) -> FakeMastodon:
+    """An instance whose every answer takes 50 ms, so a test can act in the middle of a collection."""
+    server = FakeMastodon("slow.example")
+    for n in range(statuses):
+        server.add(lean_status("slow.example", n))
+    server.delay = 0.05
+    return server
+
+
 def config_with_schedule(tmp_path: Path, servers, every: str = "1h") -> Path:
     extra = f'\n[schedule]\ncollect_every = "{every}"\nrefresh_every = "6h"\nreport = "mon 08:00"\ntimezone = "Europe/London"\n'
     return write_config(tmp_path / "campaign.toml", [s.url for s in servers], extra=extra)
@@ -145,10 +154,7 @@ def test_second_daemon_on_the_same_archive_refuses_naming_the_first(fake_mastodo
 
 
 def test_sigterm_during_a_collection_keeps_whole_pages_and_exits_0(tmp_path):
-    with FakeMastodon("slow.example") as slow:
-        for n in range(400):
-            slow.add(lean_status("slow.example", n))
-        slow.delay = 0.05
+    with slow_instance(400) as slow:
         config = config_with_schedule(tmp_path, [slow])
         process = daemon(config)
         wait_for(lambda: posts_so_far(tmp_path) >= 80)
@@ -192,10 +198,7 @@ def test_logs_go_to_the_rotating_file_and_never_hold_a_token(tmp_path, monkeypat
 
 
 def test_interrupted_run_is_redone_at_the_next_start(tmp_path):
-    with FakeMastodon("slow.example") as slow:
-        for n in range(200):
-            slow.add(lean_status("slow.example", n))
-        slow.delay = 0.05
+    with slow_instance(200) as slow:
         config = config_with_schedule(tmp_path, [slow])
         process = daemon(config)
         wait_for(lambda: posts_so_far(tmp_path) >= 40)
