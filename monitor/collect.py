@@ -56,6 +56,16 @@ class SourceOutcome:
         return not self.errors
 
 
+def run_status(outcomes: list[SourceOutcome], stopped: bool) -> str:
+    """What a whole run came to, the same way for collections, refreshes and daemon jobs."""
+    if stopped:
+        return "interrupted"
+    if outcomes and all(o.skipped for o in outcomes):
+        return "skipped"
+    failed = sum(1 for o in outcomes if not o.ok)
+    return "ok" if not failed else "partial" if failed < len(outcomes) else "failed"
+
+
 def mastodon_jobs(config: Config, on_retry: Callable[[str, str], None]) -> list[SourceJob]:
     from collectors import mastodon
 
@@ -184,10 +194,7 @@ def run_collection(
         for thread in threads:
             while thread.is_alive():
                 thread.join(0.2)
-        failed = [o for o in outcomes.values() if not o.ok]
-        status = "ok" if not failed else ("partial" if len(failed) < len(outcomes) else "failed")
-        if stop.is_set():
-            status = "interrupted"
+        status = run_status(list(outcomes.values()), stop.is_set())
     except BaseException:
         stop.set()
         status = "interrupted"
@@ -234,6 +241,8 @@ def _collect_source(
                 outcome.updated += saved.updated
                 outcome.requests += len(page.fetches)
                 outcome.warnings.extend(page.warnings)
+                for warning in page.warnings:
+                    log.warning(warning)
                 posts, pages = posts + len(page.posts), pages + 1
                 if progress is not None and task is not None:
                     progress.update(task, posts=posts, pages=pages)

@@ -48,16 +48,7 @@ def _author_ids(db: Database, posts: list[Post], now: str) -> dict[str, int]:
             for a in authors.values()
         ],
     )
-    platform = posts[0].platform
-    ids: dict[str, int] = {}
-    for chunk in _chunks(list(authors)):
-        marks = ",".join("?" * len(chunk))
-        for id_, key in db.execute(
-            f"SELECT id, key FROM authors WHERE platform = ? AND key IN ({marks})",
-            [platform, *chunk],
-        ):
-            ids[key] = id_
-    return ids
+    return _ids(db, "authors", posts[0].platform, list(authors))
 
 
 def _is_newer(post: Post, old: sqlite3.Row) -> tuple[bool, bool]:
@@ -168,13 +159,18 @@ def _new_version(
     db.execute(f"UPDATE posts SET {assignments} WHERE id = ?", [*values.values(), old["id"]])
 
 
-def post_ids(db: Database, platform: str, keys: list[str]) -> dict[str, int]:
+def _ids(db: Database, table: str, platform: str, keys: list[str]) -> dict[str, int]:
+    """Row ids of `table` (authors or posts) by their platform key."""
     ids: dict[str, int] = {}
     for chunk in _chunks(keys):
         marks = ",".join("?" * len(chunk))
-        ids.update(db.execute(f"SELECT key, id FROM posts WHERE platform = ? AND key IN ({marks})",
+        ids.update(db.execute(f"SELECT key, id FROM {table} WHERE platform = ? AND key IN ({marks})",
                               [platform, *chunk]).fetchall())
     return ids
+
+
+def post_ids(db: Database, platform: str, keys: list[str]) -> dict[str, int]:
+    return _ids(db, "posts", platform, keys)
 
 
 def snapshot(db: Database, posts: list[Post], fetch_id: int | None) -> None:

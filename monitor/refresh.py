@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 from collectors.base import RefreshBatch, SourceError
 from monitor.archive import finish_run, record_source_result, save_refresh, start_run
 from monitor.clock import to_utc_iso
-from monitor.collect import SourceOutcome, collapse
+from monitor.collect import SourceOutcome, collapse, run_status
 from monitor.config import Config
 
 log = logging.getLogger("campaign_monitor.refresh")
@@ -104,8 +104,7 @@ def run_refresh(config: Config, db, *, stop: threading.Event | None = None,
         from monitor.media import purge
 
         purge(db, config)  # files of posts found deleted go too
-        failed = [o for o in outcomes if not o.ok]
-        status = "interrupted" if stop.is_set() else "ok" if not failed else "partial" if len(failed) < len(outcomes) else "failed"
+        status = run_status(outcomes, stop.is_set())
     finally:
         for o in outcomes:
             record_source_result(db, run_id, o.platform, o.source, status="ok" if o.ok else "failed", new=0,

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import signal
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -79,9 +80,8 @@ class Daemon:
         self.stopping = threading.Event()  # the main thread's signal to shut down
 
     def jobs(self) -> list[tuple[str, Any, Callable[[], tuple[str, str]]]]:
-        every = timedelta(seconds=self.config.schedule.collect_every)
         jobs = [
-            (f"collect:{platform}", IntervalTrigger(seconds=every.total_seconds(), timezone=self.zone),
+            (f"collect:{platform}", IntervalTrigger(seconds=self.config.schedule.collect_every, timezone=self.zone),
              lambda platform=platform: self.collect(platform))
             for platform in self.config.platforms
         ]
@@ -93,7 +93,7 @@ class Daemon:
         return jobs
 
     def collect(self, platform: str) -> tuple[str, str]:
-        from monitor.collect import run_collection
+        from monitor.collect import run_collection, run_status
 
         db = open_archive(self.config.archive)
         try:
@@ -103,22 +103,18 @@ class Daemon:
                 after_collection(self.config, db)
         finally:
             db.close()
-        for o in outcomes:
+        for o in outcomes:  # warnings were logged as they happened
             for error in o.errors:
                 log.error("%s %s: %s", platform, o.source, error)
-            for warning in o.warnings:
-                log.warning("%s %s: %s", platform, o.source, warning)
             if o.skipped:
                 log.warning("%s: %s", platform, o.skipped)
-        failed = [o for o in outcomes if not o.ok]
-        status = ("interrupted" if self.stop.is_set() else "skipped" if all(o.skipped for o in outcomes)
-                  else "ok" if not failed else "partial" if len(failed) < len(outcomes) else "failed")
         summary = (f"{sum(o.new for o in outcomes)} new, {sum(o.updated for o in outcomes)} updated, "
                    f"{sum(o.requests for o in outcomes)} requests, {sum(len(o.warnings) for o in outcomes)} warnings"
-                   + "".join(f"; {e}" for o in failed for e in o.errors))
-        return status, summary
+                   + "".join(f"; {e}" for o in outcomes for e in o.errors))
+        return run_status(outcomes, self.stop.is_set()), summary
 
     def refresh(self) -> tuple[str, str]:
+        from monitor.collect import run_status
         from monitor.refresh import run_refresh
 
         db = open_archive(self.config.archive)
@@ -129,11 +125,9 @@ class Daemon:
         for o in outcomes:
             for error in o.errors:
                 log.error("refresh %s %s: %s", o.platform, o.source, error)
-        failed = [o for o in outcomes if not o.ok]
-        status = "interrupted" if self.stop.is_set() else "ok" if not failed else "partial"
         summary = (f"{sum(o.updated for o in outcomes)} updated, {sum(o.requests for o in outcomes)} requests, "
                    f"{sum(len(o.warnings) for o in outcomes)} deletions or warnings")
-        return status, summary
+        return run_status(outcomes, self.stop.is_set()), summary
 
     def report(self) -> tuple[str, str]:
         """The last full week's report, mailed when [report] email_to is set."""
@@ -183,7 +177,7 @@ class Daemon:
             for job, trigger, body in self.jobs():
                 when = next_run(last.get(job), trigger, now)
                 scheduler.add_job(self._run_job, trigger, args=(trigger, job, body), id=job, next_run_time=when)
-                record(db, job, next_run_at=to_utc_iso(when), pid=_pid())
+                record(db, job, next_run_at=to_utc_iso(when), pid=os.getpid())
                 log.info("%s: next run %s", job, when.astimezone(self.zone).isoformat(timespec="seconds"))
             db.close()
             previous = {sig: signal.signal(sig, lambda *_: self.stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -200,8 +194,3 @@ class Daemon:
             log.info("stopped")
         return 0
 
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()

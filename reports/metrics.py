@@ -11,7 +11,6 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -274,6 +273,3 @@ def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str
                    len(first_seen) - len(new_ids), notes,
                    {"candidates": counts.get("candidate", 0), "accepted": counts.get("accepted", 0)})
 
-
-def as_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return frame.to_dict(orient="records")

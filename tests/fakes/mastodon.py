@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -261,9 +260,6 @@ def seed(instance: FakeMastodon, count: int, *, domain: str | None = None, tag: 
         )))
     return out
 
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def lean_status(domain: str, n: int, tag: str = "AspireNotToExclude") -> dict:
