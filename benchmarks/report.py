@@ -54,6 +54,11 @@ def build(path: Path, posts: int, authors: int) -> None:
             _insert(db, batch)
             batch = []
     _insert(db, batch)
+    # collection scores every post (reports read only checked posts); 2% flagged for safeguarding
+    with write_transaction(db):
+        db.execute("INSERT INTO testimonies (post_id, score, reasons, status, flagged, flag_reasons, consent, scored_at,"
+                   " model_version) SELECT id, 0.1, '[]', CASE WHEN id % 500 = 0 THEN 'candidate' ELSE 'none' END,"
+                   " id % 50 = 0, '[]', 'unknown', created_at, 'benchmark' FROM posts")
     db.execute("ANALYZE")
     db.close()
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from monitor.archive import open_archive
 from monitor.cli_common import config_option, user_errors
 from monitor.config import load_config
-from monitor.testimonies import CONSENT, STATUSES, ReviewError
+from monitor.testimonies import CONSENT, ORDERS, STATUSES, ReviewError
+from reports.cells import terminal
 
 by_option = click.option("--by", help="Who decides (default: your user name).")
 
@@ -32,25 +36,42 @@ def testimonies() -> None:
     """Find, review and preserve testimonies: how nurture helped."""
 
 
+def _scoring_progress() -> Progress:
+    """A bar on a terminal, nothing otherwise (cron, pipes)."""
+    console = Console(stderr=True)
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True, disable=not console.is_terminal)
+
+
+def _score(db, config, *, rescore: bool = False) -> int:
+    from monitor.testimonies import score_posts
+
+    with _scoring_progress() as progress:
+        task = progress.add_task("scoring posts", total=None)
+        return score_posts(db, config, rescore=rescore,
+                           progress=lambda done, total: progress.update(task, completed=done, total=total))
+
+
 @testimonies.command("list")
 @config_option
 @click.option("--status", type=click.Choice(STATUSES), help="Only this status (default: all three).")
+@click.option("--order", type=click.Choice(ORDERS), default="score", show_default=True,
+              help="uncertain: closest to the threshold first, the decisions that teach the model most.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 @user_errors
-def list_(config_path: Path, status: str | None, as_json: bool) -> None:
-    """List testimonies, highest score first."""
-    from monitor.testimonies import listing, score_posts
+def list_(config_path: Path, status: str | None, order: str, as_json: bool) -> None:
+    """List testimonies, highest score first (or most uncertain first)."""
+    from monitor.testimonies import listing
 
     config, db = _db(config_path)
-    score_posts(db, config)
-    for row in listing(db, status):
+    _score(db, config)
+    for row in listing(db, status, order, config.testimonies.threshold):
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
             flag = " [SAFEGUARDING]" if row["flagged"] else ""
-            text = " ".join((row["text"] or "").split())
-            click.echo(f"{row['id']:>6}  {row['status']:<9} {row['score']:4.1f}{flag}  {row['platform']:<8} "
-                       f"{row['created_at'][:10]}  {text[:90]}")
+            click.echo(f"{row['id']:>6}  {row['status']:<9} {row['score']:.2f}{flag}  {row['platform']:<8} "
+                       f"{row['created_at'][:10]}  {terminal(row['text'])[:90]}")
 
 
 @testimonies.command()
@@ -59,24 +80,27 @@ def list_(config_path: Path, status: str | None, as_json: bool) -> None:
 @user_errors
 def show(config_path: Path, post_id: int) -> None:
     """Everything about one testimony: text, reasons, flags, decisions, media."""
-    from monitor.testimonies import details
+    from monitor.testimonies import details, explain
 
     _, db = _db(config_path)
     try:
         row = details(db, post_id)
     except ReviewError as e:
         _fail(e)
-    text = row["display_text"] or row["text"]
-    click.echo(f"#{post_id}  {row['status']}  score {row['score']:.1f}  consent {row['consent']}\n{row['url']}\n")
-    click.echo(text + ("\n(redacted by a reviewer)" if row["display_text"] else "") + "\n")
-    click.echo("Why: " + "; ".join(json.loads(row["reasons"] or "[]")))
+    text = row["display_text"] or row["text"] or ""
+    why, flags = explain(text, row["reasons"], row["flag_reasons"])
+    click.echo(f"#{post_id}  {row['status']}  consent {row['consent']}\n{row['url']}\n")
+    click.echo(terminal(text, keep_lines=True) + ("\n(redacted by a reviewer)" if row["display_text"] else "") + "\n")
+    click.echo(f"Model probability: {row['score']:.2f} (model {row['model_version'] or 'not scored yet'})")
+    click.echo("Phrases that matched: " + ("; ".join(terminal(w) for w in why) or "none"))
     if row["flagged"]:
-        click.echo("SAFEGUARDING: " + "; ".join(json.loads(row["flag_reasons"] or "[]")))
+        click.echo("SAFEGUARDING: " + "; ".join(terminal(f) for f in flags))
     for d in row["decisions"]:
         click.echo(f"  {d['decided_at'][:16]} {d['decided_by']}: {d['action']}"
-                   + (f" ({d['consent']})" if d["consent"] else "") + (f" - {d['note']}" if d["note"] else ""))
+                   + (f" ({d['consent']})" if d["consent"] else "") + (f" - {terminal(d['note'])}" if d["note"] else ""))
     for m in row["media_files"]:
-        click.echo(f"  media {m['status']}: {m['source_url']} {m['mime_type'] or ''} {m['size'] or ''} {m['sha256'] or m['last_error'] or ''}")
+        click.echo(terminal(f"  media {m['status']}: {m['source_url']} {m['mime_type'] or ''} {m['size'] or ''} "
+                            f"{m['sha256'] or m['last_error'] or ''}"))
 
 
 def _decision(status: str):
@@ -111,11 +135,12 @@ testimonies.command("reject", help="Reject a testimony.")(_decision("rejected"))
 @user_errors
 def redact(config_path: Path, post_id: int, text: str, by: str | None) -> None:
     """Replace what outputs show (a child's name, a school); the original stays only in the raw payload."""
+    from monitor.testimonies import current_model
     from monitor.testimonies import redact as do_redact
 
-    _, db = _db(config_path)
+    config, db = _db(config_path)
     try:
-        do_redact(db, post_id, text, by=by)
+        do_redact(db, post_id, text, current_model(db, config), config, by=by)
     except ReviewError as e:
         _fail(e)
     click.echo(f"#{post_id} redacted")
@@ -138,3 +163,32 @@ def export(config_path: Path, fmt: str, out: Path | None, status: str) -> None:
     write_register(frame, fmt, out)
     if out:
         click.echo(f"Wrote {len(frame)} testimonies to {out}", err=True)
+
+
+@testimonies.command()
+@config_option
+@user_errors
+def retrain(config_path: Path) -> None:
+    """Train the model again on the corpus and every reviewer decision, then rescore with it."""
+    from monitor.testimonies import model_path
+    from monitor.testimonies import retrain as do_retrain
+
+    config, db = _db(config_path)
+    err = Console(stderr=True)
+    with err.status("training", spinner="dots") if err.is_terminal else nullcontext():
+        model = do_retrain(db, config)
+    cv = model.cv
+    click.echo(f"model {model.version}: {model.corpus['size']} labelled posts ({model.corpus['from_reviewers']} from "
+               f"reviewers); {cv.get('folds')}-fold cross-validation: precision {cv.get('precision')}, "
+               f"recall {cv.get('recall')}, F1 {cv.get('f1')}; saved to {model_path(config)}")
+    click.echo(f"rescored {_score(db, config)} posts")
+
+
+@testimonies.command()
+@config_option
+@user_errors
+def rescore(config_path: Path) -> None:
+    """Score every live post again with the current model (reviewers' decisions are kept)."""
+    config, db = _db(config_path)
+    click.echo(f"rescored {_score(db, config, rescore=True)} posts")
+

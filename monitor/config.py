@@ -85,9 +85,11 @@ class ReportConfig:
 @dataclass(frozen=True)
 class TestimonyConfig:
     signals: dict = field(default_factory=dict)  # kind -> regular expressions; defaults if empty
-    threshold: float = 3.5
+    threshold: float = 0.5  # the model's probability a candidate needs
     media: bool = True
     media_max_bytes: int = 50 * 1024 * 1024
+    retrain_after: int = 20  # new reviewer decisions that make the model retrain itself
+    corpus: Path | None = None  # a labelled JSONL file replacing the shipped corpus (another campaign)
 
 
 @dataclass(frozen=True)
@@ -341,7 +343,7 @@ def load_config(path: str | Path) -> Config:
         bluesky=bluesky,
         schedule=schedule_section(doc, where, path),
         report=report_section(doc, where, path),
-        testimonies=testimonies_section(doc, where),
+        testimonies=testimonies_section(doc, where, path),
         http=HttpPolicy(**{k: (int(v) if k == "max_attempts" else float(v)) for k, v in http.items()}),
     )
 

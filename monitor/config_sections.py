@@ -181,16 +181,28 @@ def report_section(doc: dict, where: str, path: Path) -> ReportConfig:
     )
 
 
-def testimonies_section(doc: dict, where: str) -> TestimonyConfig:
+def testimonies_section(doc: dict, where: str, path: Path) -> TestimonyConfig:
     from monitor.testimony_signals import DEFAULT_SIGNALS, DEFAULT_THRESHOLD
 
     kinds = {k: (list, "a list of phrases (regular expressions)") for k in DEFAULT_SIGNALS}
     table = _section(doc, "testimonies", {
         **kinds,
-        "threshold": (float, "a number (the score a candidate needs)"),
+        "threshold": (float, "a probability between 0 and 1 (what the model must give a candidate)"),
         "media": (bool, "true or false (download testimonies' attachments)"),
         "media_max_mb": (float, "a size in megabytes"),
+        "retrain_after": (int, "a whole number of new reviewer decisions (0: never retrain by itself)"),
+        "corpus": (str, "a path to a JSON-lines file of labelled posts ({\"text\": ..., \"testimony\": true})"),
     }, where, required=False)
+    threshold = float(table.get("threshold", DEFAULT_THRESHOLD))
+    if not 0 < threshold < 1:
+        raise ConfigError(f"{where}: [testimonies] threshold = {threshold} is not a probability strictly between 0 "
+                          "and 1 (scores are the model's probability since the learned scorer; 0.5 is the default)")
+    retrain_after = table.get("retrain_after", 20)
+    if retrain_after < 0:
+        raise ConfigError(f"{where}: [testimonies] retrain_after = {retrain_after} must be 0 or more")
+    corpus = _relative(path, table["corpus"]) if "corpus" in table else None
+    if corpus is not None and not corpus.is_file():
+        raise ConfigError(f"{where}: [testimonies] corpus = {table['corpus']!r}: no such file ({corpus})")
     signals = {}
     for kind, default in DEFAULT_SIGNALS.items():
         phrases = _string_list(table.get(kind, default), where, f"[testimonies] {kind}")
@@ -202,7 +214,9 @@ def testimonies_section(doc: dict, where: str) -> TestimonyConfig:
         signals[kind] = phrases
     return TestimonyConfig(
         signals=signals,
-        threshold=float(table.get("threshold", DEFAULT_THRESHOLD)),
+        threshold=threshold,
         media=table.get("media", True),
         media_max_bytes=int(float(table.get("media_max_mb", 50)) * 1024 * 1024),
+        retrain_after=retrain_after,
+        corpus=corpus,
     )

@@ -261,3 +261,35 @@ def m006_testimonies(db: Database) -> None:
         foreign_keys=[("post_id", "posts", "id")],
     )
     db["media_files"].create_index(["post_id", "source_url"], unique=True)
+
+
+@migration
+def m007_learned_scores_and_visibility(db: Database) -> None:
+    """The learned scorer, and one rule for what outputs may show.
+
+    Scores now carry the model version that produced them (null: redo them). Reasons and
+    flag reasons used to quote the words that matched, so a redacted child's name
+    survived in them: they become kinds and positions, and the quotes are dropped here.
+    Only the latest redaction's text is kept in the decision history, for the same reason.
+    `visible_posts` is the single definition of what a report, export or register may
+    show: live posts, checked for safeguarding, not flagged unless a reviewer accepted them.
+    """
+    import json
+
+    db["testimonies"].add_column("model_version", str)
+    db["media_files"].add_column("faces", int)  # faces found in an image; null: not looked at yet
+    for post_id, flag_reasons in db.execute("SELECT post_id, flag_reasons FROM testimonies").fetchall():
+        labels = [{"label": str(r).split(":")[0]} for r in json.loads(flag_reasons or "[]")]
+        db.execute("UPDATE testimonies SET reasons = '[]', flag_reasons = ? WHERE post_id = ?",
+                   [json.dumps(labels), post_id])
+    db.execute(
+        "UPDATE testimony_decisions SET display_text = NULL WHERE action = 'redact' AND id NOT IN"
+        " (SELECT max(id) FROM testimony_decisions WHERE action = 'redact' GROUP BY post_id)"
+    )
+    db.execute(
+        "CREATE VIEW visible_posts AS SELECT p.id, p.platform, p.source, p.url, p.author_id, p.author,"
+        " p.created_at, p.edited_at, coalesce(t.display_text, p.text) AS text, p.content_warning, p.language,"
+        " p.hashtags, p.media, p.likes, p.reposts, p.replies, p.quotes, p.metrics, t.status AS testimony_status,"
+        " t.score AS testimony_score, t.consent, t.note, t.reasons FROM posts p JOIN testimonies t ON t.post_id = p.id"
+        " WHERE p.deleted_at IS NULL AND (t.flagged = 0 OR t.status = 'accepted')"
+    )

@@ -2,57 +2,154 @@
 
 The tool proposes, people decide: a score only ever makes a post a *candidate*; only a
 reviewer accepts or rejects it, and every decision is kept with who and when, so changing
-one keeps its history. A post that may identify a child is flagged and kept out of every
-report and export until a reviewer accepts it (after redacting it, if need be).
+one keeps its history. Every decision is also a label the model learns from at its next
+training. A post that may identify a child is flagged and kept out of every report and
+export (the `visible_posts` view) until a reviewer accepts it, after redacting it if need be.
 """
 
 from __future__ import annotations
 
 import getpass
 import json
-from typing import Any
+import logging
+from pathlib import Path
+from typing import Any, Callable
 
 from sqlite_utils import Database
 
+from monitor import testimony_model
 from monitor.archive import write_transaction
 from monitor.clock import utc_now
 from monitor.config import Config
-from monitor.testimony_signals import assess, compile_signals
+from monitor.faces import check_faces
+from monitor.media import fetch_media
+from monitor.safeguarding import identifying_details
+from monitor.testimony_model import Model
+from monitor.testimony_signals import compile_signals, find_signals
 
 STATUSES = ("candidate", "accepted", "rejected")
 CONSENT = ("unknown", "asked", "granted", "refused")
-# what reports and exports may show: accepted, or never flagged
-VISIBLE = "(t.post_id IS NULL OR t.flagged = 0 OR t.status = 'accepted')"
+ORDERS = ("score", "uncertain", "date")
+BATCH = 2000
+log = logging.getLogger("campaign_monitor.testimonies")
+Progress = Callable[[int, int], None]
 
 
 class ReviewError(Exception):
     """A review command cannot be carried out; the message says why."""
 
 
-def score_posts(db: Database, config: Config, *, rescore: bool = False) -> int:
-    """Score posts not scored yet (all live posts with `rescore`); decisions are kept."""
-    signals = compile_signals(config.testimonies.signals)
-    where = "" if rescore else "AND t.post_id IS NULL"
-    rows = db.execute(
-        f"SELECT p.id, p.text FROM posts p LEFT JOIN testimonies t ON t.post_id = p.id"
-        f" WHERE p.deleted_at IS NULL {where}"
+def model_path(config: Config) -> Path:
+    """The model lives beside the archive: it is learned from this archive's decisions."""
+    return config.archive.with_name(config.archive.name + ".testimony-model.json")
+
+
+def training_set(db: Database, config: Config) -> tuple[list[dict[str, Any]], list[str], list[bool], int, int]:
+    """The shipped (or configured) corpus, overridden and extended by reviewers' latest decisions.
+
+    Returns the corpus, the texts and labels to train on, how many labels came from
+    reviewers, and the last decision id seen.
+    """
+    corpus = testimony_model.shipped_corpus(config.testimonies.corpus)
+    labelled = {r["text"]: bool(r["testimony"]) for r in corpus}
+    last = db.execute("SELECT coalesce(max(id), 0) FROM testimony_decisions").fetchone()[0]
+    decided = db.execute(
+        "SELECT p.text, d.status FROM testimony_decisions d JOIN posts p ON p.id = d.post_id"
+        " WHERE d.id IN (SELECT max(id) FROM testimony_decisions WHERE action IN ('accepted', 'rejected')"
+        " GROUP BY post_id) AND p.deleted_at IS NULL AND p.text IS NOT NULL"
     ).fetchall()
-    now = utc_now()
-    values = []
-    for post_id, text in rows:
-        a = assess(text or "", signals)
-        status = "candidate" if a.candidate(config.testimonies.threshold) else "none"
-        values.append((post_id, a.score, json.dumps(a.reasons), status, int(bool(a.flags)), json.dumps(a.flags), now))
-    with write_transaction(db):
-        db.conn.executemany(
-            "INSERT INTO testimonies (post_id, score, reasons, status, flagged, flag_reasons, consent, scored_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, 'unknown', ?) ON CONFLICT (post_id) DO UPDATE SET"
-            " score = excluded.score, reasons = excluded.reasons, flagged = excluded.flagged,"
-            " flag_reasons = excluded.flag_reasons, scored_at = excluded.scored_at,"
-            " status = CASE WHEN status IN ('accepted', 'rejected') THEN status ELSE excluded.status END",
-            values,
-        )
-    return len(values)
+    for text, status in decided:
+        labelled[text] = status == "accepted"
+    return corpus, list(labelled), list(labelled.values()), len(decided), last
+
+
+def retrain(db: Database, config: Config, progress: Callable[[str], None] | None = None) -> Model:
+    corpus, texts, labels, from_reviewers, last = training_set(db, config)
+    signals = compile_signals(config.testimonies.signals)
+    inputs = testimony_model.inputs_of(corpus, signals, config.testimonies.threshold)
+    shipped = testimony_model.shipped_model()
+    if not from_reviewers and shipped is not None and shipped.inputs == inputs:
+        model = shipped  # the same inputs give the same model: no need to spend seconds training it again
+        model.last_decision_id = last
+    else:
+        model = testimony_model.train(texts, labels, signals, threshold=config.testimonies.threshold,
+                                      reviewer_labels=from_reviewers, last_decision_id=last, inputs=inputs,
+                                      progress=progress)
+    model.save(model_path(config))
+    log.info("testimony model %s trained on %d posts (%d from reviewers): %s", model.version,
+             model.corpus["size"], from_reviewers, model.cv)
+    return model
+
+
+def current_model(db: Database, config: Config) -> Model:
+    """The model beside the archive. It is (re)made when there is none, when its corpus,
+    phrases or threshold are no longer the config's, or when reviewers have made
+    `retrain_after` decisions since it was trained."""
+    model = testimony_model.load(model_path(config))
+    if model is None:
+        return retrain(db, config)
+    corpus = testimony_model.shipped_corpus(config.testimonies.corpus)
+    if model.inputs != testimony_model.inputs_of(corpus, compile_signals(config.testimonies.signals),
+                                                 config.testimonies.threshold):
+        return retrain(db, config)
+    every = config.testimonies.retrain_after
+    if every:
+        new = db.execute("SELECT count(*) FROM testimony_decisions WHERE id > ? AND action IN ('accepted', 'rejected')",
+                         [model.last_decision_id]).fetchone()[0]
+        if new >= every:
+            return retrain(db, config)
+    return model
+
+
+def assess(texts: list[str], model: Model, config: Config) -> list[dict[str, Any]]:
+    """Score, reasons and safeguarding flags of each text, as the columns of `testimonies`."""
+    features, found = testimony_model.featurize(texts, compile_signals(config.testimonies.signals))
+    probabilities = model.probabilities(features)
+    out = []
+    for text, signals, p in zip(texts, found, probabilities):
+        score = 0.0 if signals.only_tags else round(float(p), 4)
+        flags = identifying_details(text or "")
+        out.append({
+            "score": score,
+            "status": "candidate" if score >= config.testimonies.threshold else "none",
+            "reasons": json.dumps([{"kind": h.kind, "start": h.start, "end": h.end} for h in signals.hits]),
+            "flagged": int(bool(flags)),
+            "flag_reasons": json.dumps([{"label": f.label, "start": f.start, "end": f.end} for f in flags]),
+        })
+    return out
+
+
+def score_posts(db: Database, config: Config, *, rescore: bool = False, progress: Progress | None = None) -> int:
+    """Score live posts not scored by the current model (every live post with `rescore`).
+
+    Reviewers' decisions are kept; a flag, once raised, stays until a reviewer accepts the post.
+    """
+    model = current_model(db, config)
+    where = "" if rescore else "AND (t.post_id IS NULL OR t.model_version IS NOT ?)"
+    params = [] if rescore else [model.version]
+    ids = [r[0] for r in db.execute(
+        f"SELECT p.id FROM posts p LEFT JOIN testimonies t ON t.post_id = p.id WHERE p.deleted_at IS NULL {where}"
+        " ORDER BY p.id", params)]
+    for offset in range(0, len(ids), BATCH):
+        batch = ids[offset:offset + BATCH]
+        rows = db.execute(f"SELECT id, text FROM posts WHERE id IN ({','.join('?' * len(batch))})", batch).fetchall()
+        results = assess([text or "" for _, text in rows], model, config)
+        now = utc_now()
+        with write_transaction(db):
+            db.conn.executemany(
+                "INSERT INTO testimonies (post_id, score, reasons, status, flagged, flag_reasons, consent, scored_at,"
+                " model_version) VALUES (?, ?, ?, ?, ?, ?, 'unknown', ?, ?) ON CONFLICT (post_id) DO UPDATE SET"
+                " score = excluded.score, reasons = excluded.reasons, scored_at = excluded.scored_at,"
+                " model_version = excluded.model_version,"
+                " flag_reasons = CASE WHEN excluded.flagged THEN excluded.flag_reasons ELSE flag_reasons END,"
+                " flagged = max(flagged, excluded.flagged),"
+                " status = CASE WHEN status IN ('accepted', 'rejected') THEN status ELSE excluded.status END",
+                [(post_id, r["score"], r["reasons"], r["status"], r["flagged"], r["flag_reasons"], now, model.version)
+                 for (post_id, _), r in zip(rows, results)],
+            )
+        if progress:
+            progress(offset + len(batch), len(ids))
+    return len(ids)
 
 
 def reviewer(by: str | None) -> str:
@@ -81,27 +178,50 @@ def decide(db: Database, post_id: int, status: str, *, by: str | None, note: str
     return _row(db, post_id)
 
 
-def redact(db: Database, post_id: int, text: str, *, by: str | None) -> dict[str, Any]:
-    """Replace the text every output shows; the original stays only in the raw payload."""
+def redact(db: Database, post_id: int, text: str, model: Model, config: Config, *, by: str | None) -> dict[str, Any]:
+    """Replace the text every output shows; the original stays only in the raw payloads.
+
+    Reasons and flags are worked out again on the new text, so their positions point into
+    it; the flag stays raised until a reviewer accepts the post. An earlier redaction's
+    text is dropped from the history: it may hold words this one removes.
+    """
     _row(db, post_id)
     now, who = utc_now(), reviewer(by)
+    [result] = assess([text], model, config)
     with write_transaction(db):
-        db.execute("UPDATE testimonies SET display_text = ? WHERE post_id = ?", [text, post_id])
+        db.execute("UPDATE testimonies SET display_text = ?, score = ?, reasons = ?, model_version = ?,"
+                   " flag_reasons = CASE WHEN flagged OR ? THEN ? ELSE flag_reasons END, flagged = max(flagged, ?)"
+                   " WHERE post_id = ?",
+                   [text, result["score"], result["reasons"], model.version, result["flagged"],
+                    _flag_labels_after_redaction(db, post_id, result), result["flagged"], post_id])
+        db.execute("UPDATE testimony_decisions SET display_text = NULL WHERE post_id = ? AND action = 'redact'",
+                   [post_id])
         db.execute("INSERT INTO testimony_decisions (post_id, action, display_text, decided_by, decided_at)"
                    " VALUES (?, 'redact', ?, ?, ?)", [post_id, text, who, now])
-        # the readable copies go too: what remains of the original is the raw payload
         db.execute("UPDATE posts SET text = ? WHERE id = ?", [text, post_id])
         db.execute("UPDATE post_versions SET text = ? WHERE post_id = ?", [text, post_id])
     return _row(db, post_id)
 
 
-def listing(db: Database, status: str | None) -> list[dict[str, Any]]:
+def _flag_labels_after_redaction(db: Database, post_id: int, result: dict[str, Any]) -> str:
+    """Flags found in the new text, else the old flags' labels without their positions."""
+    if result["flagged"]:
+        return result["flag_reasons"]
+    old = json.loads(db.execute("SELECT flag_reasons FROM testimonies WHERE post_id = ?", [post_id]).fetchone()[0]
+                     or "[]")
+    return json.dumps([{"label": f["label"]} for f in old])
+
+
+def listing(db: Database, status: str | None, order: str = "score", threshold: float = 0.5) -> list[dict[str, Any]]:
     where = "t.status = ?" if status else "t.status IN ('candidate', 'accepted', 'rejected')"
+    order_by = {"score": "t.score DESC, p.created_at",
+                "uncertain": f"abs(t.score - {float(threshold)}), p.created_at",
+                "date": "p.created_at DESC"}[order]
     return list(db.query(
-        "SELECT t.post_id AS id, t.status, t.score, t.flagged, t.consent, p.platform, p.created_at,"
+        "SELECT t.post_id AS id, t.status, t.score, t.flagged, t.consent, t.model_version, p.platform, p.created_at,"
         " coalesce(t.display_text, p.text) AS text, p.url, t.reasons, t.flag_reasons FROM testimonies t"
-        f" JOIN posts p ON p.id = t.post_id WHERE {where} AND p.deleted_at IS NULL"
-        " ORDER BY t.score DESC, p.created_at", [status] if status else [],
+        f" JOIN posts p ON p.id = t.post_id WHERE {where} AND p.deleted_at IS NULL ORDER BY {order_by}",
+        [status] if status else [],
     ))
 
 
@@ -112,14 +232,23 @@ def details(db: Database, post_id: int) -> dict[str, Any]:
     return row
 
 
+def explain(text: str, reasons: str, flag_reasons: str) -> tuple[list[str], list[str]]:
+    """What a reviewer reads: each matched phrase and each flag, quoted from the text shown."""
+    def quote(item: dict[str, Any]) -> str:
+        if "start" in item and item["end"] <= len(text):
+            return f" '{text[item['start']:item['end']]}'"
+        return ""
+
+    why = [f"{r['kind'].replace('_', ' ')}:{quote(r)}" for r in json.loads(reasons or "[]")]
+    flags = [f"{f['label']}{quote(f)}" for f in json.loads(flag_reasons or "[]")]
+    return why, flags
+
+
 def after_collection(config: Config, db: Database) -> None:
-    """Score what was collected, then fetch testimonies' media: neither can fail a collection."""
-    import logging
-
-    from monitor.media import fetch_media
-
+    """Score what was collected, fetch testimonies' media, look for faces: none can fail a collection."""
     try:
         score_posts(db, config)
         fetch_media(db, config)
+        check_faces(db, config)
     except Exception:  # noqa: BLE001 - logged; the posts are safely stored already
-        logging.getLogger("campaign_monitor.testimonies").exception("scoring or media download failed")
+        log.exception("scoring, media download or face check failed")

@@ -23,14 +23,12 @@ class Report:
 
 def build_report(config: Config, db: Database, period: Period, out: Path | None = None,
                  email: bool = False) -> Report:
-    from monitor.testimonies import score_posts
     from reports.email import build_message, send
     from reports.export import write_report
     from reports.register import register
     from reports.render import render_html, render_markdown
 
     key = None if config.report.show_authors else load_key(config.report.key_file)
-    score_posts(db, config)  # posts collected before scoring existed get their score now
     accepted = register(db, config, "accepted", *period.utc_bounds)
     metrics = compute(db, period, zone=ZoneInfo(config.schedule.timezone), hashtags=config.hashtags, key=key,
                       testimonies=accepted[["date", "platform", "author", "text", "link", "consent"]])

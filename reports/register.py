@@ -15,7 +15,8 @@ import pandas as pd
 from sqlite_utils import Database
 
 from monitor.config import Config
-from monitor.testimonies import VISIBLE
+from reports.cells import plain, spreadsheet_frame
+from reports.export import write_atomic, write_workbook
 from reports.pseudonym import load_key, pseudonym
 
 COLUMNS = ["id", "text", "link", "platform", "date", "author", "status", "consent", "notes",
@@ -25,34 +26,40 @@ COLUMNS = ["id", "text", "link", "platform", "date", "author", "status", "consen
 def register(db: Database, config: Config, status: str = "accepted", since: str | None = None,
              until: str | None = None) -> pd.DataFrame:
     key = None if config.report.show_authors else load_key(config.report.key_file)
-    where, params = ["t.status = ?", VISIBLE, "p.deleted_at IS NULL"], [status]
+    where, params = ["v.testimony_status = ?"], [status]
     if since and until:
-        where.append("p.created_at >= ? AND p.created_at < ?")
+        where.append("v.created_at >= ? AND v.created_at < ?")
         params += [since, until]
+    # visible_posts: the one rule for what outputs may show (flags, redactions, deletions)
     rows = db.query(
-        "SELECT p.id, coalesce(t.display_text, p.text) AS text, p.url, p.platform, p.created_at, p.author,"
-        " t.status, t.consent, t.note, t.score, t.reasons,"
-        " (SELECT group_concat(sha256, ' ') FROM media_files m WHERE m.post_id = p.id AND m.status = 'stored') AS media"
-        f" FROM testimonies t JOIN posts p ON p.id = t.post_id WHERE {' AND '.join(where)} ORDER BY p.created_at",
+        "SELECT v.id, v.text, v.url, v.platform, v.created_at, v.author, v.testimony_status AS status, v.consent,"
+        " v.note, v.testimony_score AS score, v.reasons,"
+        " (SELECT group_concat(sha256, ' ') FROM media_files m WHERE m.post_id = v.id AND m.status = 'stored') AS media"
+        f" FROM visible_posts v WHERE {' AND '.join(where)} ORDER BY v.created_at",
         params,
     )
     records = [
         {"id": r["id"], "text": r["text"], "link": r["url"], "platform": r["platform"], "date": r["created_at"][:10],
          "author": r["author"] if key is None else pseudonym(key, r["platform"], r["author"]),
          "status": r["status"], "consent": r["consent"], "notes": r["note"] or "", "media_sha256": r["media"] or "",
-         "score": r["score"], "reasons": "; ".join(json.loads(r["reasons"] or "[]"))}
+         "score": r["score"], "reasons": "; ".join(sorted({h["kind"].replace("_", " ")
+                                                           for h in json.loads(r["reasons"] or "[]")}))}
         for r in rows
     ]
     return pd.DataFrame(records, columns=COLUMNS)
 
 
 def write_register(frame: pd.DataFrame, fmt: str, out: Path | None) -> None:
+    """The register as CSV or XLSX (formula-safe cells) or JSON lines, to `out` or standard output."""
     if fmt == "xlsx":
-        frame.to_excel(out, sheet_name="testimonies", index=False)
+        write_workbook(out, {"testimonies": frame})
         return
-    text = (frame.to_csv(index=False) if fmt == "csv"
-            else "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in frame.to_dict(orient="records")))
+    if fmt == "csv":
+        text = spreadsheet_frame(frame).to_csv(index=False)
+    else:
+        text = "".join(json.dumps({k: plain(v) if isinstance(v, str) else v for k, v in r.items()},
+                                  ensure_ascii=False) + "\n" for r in frame.to_dict(orient="records"))
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_bytes(text.encode("utf-8-sig" if fmt == "csv" else "utf-8"))
+        write_atomic(out, text.encode("utf-8-sig" if fmt == "csv" else "utf-8"))

@@ -14,6 +14,7 @@ import nh3
 import pandas as pd
 
 from reports import charts
+from reports.cells import markdown, plain
 from reports.metrics import DEFINITIONS, Metrics
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'none'; "
@@ -34,12 +35,18 @@ svg{max-width:100%;height:auto}blockquote{border-left:4px solid #6a3d9a;margin:1
 """
 
 
+def _esc(value: object, quote: bool = True) -> str:
+    """Any value as HTML text: escaped, and without what no page may hold (see reports.cells)."""
+    return html.escape(plain(value), quote=quote)
+
+
 def safe_html(text: str, url: str | None = None, limit: int = 280) -> str:
     """Untrusted text (and its link) as HTML that can carry no markup but a plain link."""
+    text = plain(text)
     excerpt = text if len(text) <= limit else text[: limit - 1] + "…"
-    body = html.escape(excerpt).replace("\n", "<br>")
+    body = _esc(excerpt).replace("\n", "<br>")
     if url:
-        body += f' <a href="{html.escape(url, quote=True)}">link</a>'
+        body += f' <a href="{_esc(url, quote=True)}">link</a>'
     return nh3.clean(body, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https"},
                      link_rel="noopener noreferrer nofollow")
 
@@ -59,14 +66,14 @@ def _table(frame: pd.DataFrame, cells: dict | None = None) -> str:
     cells = cells or {}
     if frame.empty:
         return '<p class="muted">None in this period.</p>'
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns if c != "url")
+    head = "".join(f"<th>{_esc(str(c))}</th>" for c in frame.columns if c != "url")
     rows = []
     for record in frame.to_dict(orient="records"):
         tds = []
         for column, value in record.items():
             if column == "url":
                 continue
-            content = cells[column](record) if column in cells else html.escape("" if value is None else str(value))
+            content = cells[column](record) if column in cells else _esc(value)
             tds.append(f"<td>{content}</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -77,21 +84,21 @@ def _quotes(frame: pd.DataFrame) -> str:
         return '<p class="muted">No accepted testimony from this period yet.</p>'
     return "".join(
         f'<blockquote>{safe_html(r["text"], r["link"], limit=1000)}<br><span class="muted">'
-        f'{html.escape(r["author"])}, {html.escape(r["platform"])}, {html.escape(r["date"])}</span></blockquote>'
+        f'{_esc(r["author"])}, {_esc(r["platform"])}, {_esc(r["date"])}</span></blockquote>'
         for r in frame.to_dict(orient="records"))
 
 
 def render_html(m: Metrics, campaign: str) -> str:
     cards = "".join(
-        f'<div class="card">{html.escape(h.name)}<b>{_number(h.value)}</b>{_change(h.change)}</div>'
+        f'<div class="card">{_esc(h.name)}<b>{_number(h.value)}</b>{_change(h.change)}</div>'
         for h in m.headlines
     )
-    notices = "".join(f"<li>{html.escape(n)}</li>" for n in m.coverage_notes)
+    notices = "".join(f"<li>{_esc(n)}</li>" for n in m.coverage_notes)
     coverage = (f'<div class="notice"><b>What these numbers may be missing</b><ul>{notices}</ul></div>'
                 if notices else '<p>Every source was collected without failures or caps in this period.</p>')
     if m.empty:
         body = (f'<div class="empty"><b>Nothing collected in this period.</b> No post with the campaign\'s '
-                f'hashtags was archived between {html.escape(m.period.title)}.</div>')
+                f'hashtags was archived between {_esc(m.period.title)}.</div>')
     else:
         t = m.tables
         body = f"""
@@ -106,13 +113,13 @@ def render_html(m: Metrics, campaign: str) -> str:
 <h2>Testimonies</h2><p>{m.testimony_counts.get("candidates", 0)} new candidates to review,
 {m.testimony_counts.get("accepted", 0)} accepted.</p>
 {_quotes(t["testimonies"])}"""
-    footnotes = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in DEFINITIONS.items())
+    footnotes = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in DEFINITIONS.items())
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(campaign)}: {html.escape(m.period.title)}</title><style>{STYLE}</style></head>
-<body><h1>{html.escape(campaign)}</h1><p class="period">{html.escape(m.period.title)}</p>
+<title>{_esc(campaign)}: {_esc(m.period.title)}</title><style>{STYLE}</style></head>
+<body><h1>{_esc(campaign)}</h1><p class="period">{_esc(m.period.title)}</p>
 <div class="cards">{cards}</div>
 <h2>Coverage</h2>{coverage}{_table(m.tables["coverage"])}
 {body}
@@ -120,13 +127,11 @@ def render_html(m: Metrics, campaign: str) -> str:
 """
 
 
-def _md(text: str) -> str:
-    """Untrusted text made inert in Markdown: no markup, no HTML, one line."""
-    text = " ".join(str(text).split())
-    return html.escape(text).translate({ord(c): f"\\{c}" for c in "\\`*_{}[]()#+-!|>"})
+_md = markdown  # untrusted text inert in Markdown: one line, no markup, no HTML, no entities
 
 
 def _md_url(url: str) -> str:
+    url = plain(url)
     ok = url.startswith(("https://", "http://")) and not any(c in url for c in " <>\n")
     return f"<{url}>" if ok else ""
 

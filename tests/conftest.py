@@ -55,6 +55,38 @@ def run_cli(monkeypatch):
 
 
 @pytest.fixture
+def smtp_inbox():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; yields (port, the envelopes it received)."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as probe:  # a free port: the controller's readiness check needs a real one
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, inbox.messages
+    finally:
+        controller.stop()
+
+
+def smtp_section(port: int) -> str:
+    return (f'email_to = ["comms@example.org"]\nemail_from = "monitor@example.org"\nsmtp_host = "127.0.0.1"\n'
+            f"smtp_port = {port}\nsmtp_starttls = false\n")
+
+
+@pytest.fixture
 def fake_reddit(monkeypatch):
     from tests.fakes.reddit import FakeReddit
 

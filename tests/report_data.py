@@ -13,6 +13,8 @@ from monitor.archive import (
     start_run,
     write_transaction,
 )
+from monitor.config import load_config
+from monitor.testimonies import score_posts
 
 XSS = ('<script>document.body.setAttribute("data-xss","script")</script>'
        '<img src=x onerror="document.body.setAttribute(\'data-xss\',\'img\')"> Nurture group story')
@@ -29,12 +31,14 @@ def post(key: str, created: str, who: Author, *, text: str = "Our nurture group 
 
 
 def build(path: Path, rows: list[tuple[Post, str]]):
+    """Store the posts and score them, as `collect` does (reports read only scored posts)."""
     db = open_archive(path)
     run = start_run(db, "collect")
     for p, source in rows:
         fetch = Fetch(p.platform, source, "GET", "https://m.example/api", {}, 200, p.created_at)
         save_page(db, Page(p.platform, source, "AspireNotToExclude", [p], [fetch], None), run)
     finish_run(db, run, "ok")
+    score_posts(db, load_config(path.parent / "campaign.toml"))
     return db
 
 

@@ -76,33 +76,41 @@ def violations(archive: Path, served_ids: dict[str, str]) -> list[str]:
     return [f"{len(missing)} statuses at or below cursor {position} are missing"] if missing else []
 
 
-def stored_anything(archive: Path) -> bool:
+def stored_posts(archive: Path) -> int:
+    """How many posts a committed cursor covers so far (0 before the first page)."""
     if not archive.exists():
-        return False
+        return 0
     try:
         conn = sqlite3.connect(f"file:{archive}?mode=ro", uri=True, timeout=0.1)
         try:
-            return conn.execute("SELECT count(*) FROM cursors").fetchone()[0] > 0
+            if not conn.execute("SELECT count(*) FROM cursors").fetchone()[0]:
+                return 0
+            return conn.execute("SELECT count(*) FROM posts").fetchone()[0]
         finally:
             conn.close()
     except sqlite3.Error:
-        return False
+        return 0
 
 
-def ingest_span(config: Path, broken: bool) -> tuple[float, float]:
-    """When a whole ingest stores its first page, and when it ends, from process start.
+def ingest_span(config: Path, broken: bool, total: int) -> tuple[float, float]:
+    """When a whole ingest stores its first page, and when its last, from process start.
 
-    Kills are spread over that span: a kill before the first page tests nothing.
+    Kills are spread over that span: a kill before the first page tests nothing, and
+    neither does one during the scoring that follows the ingest.
     """
     began = time.monotonic()
     process = start(config, broken)
-    first = None
+    first = last = None
     while process.poll() is None:
-        if first is None and stored_anything(config.parent / "archive.db"):
-            first = time.monotonic() - began
+        if last is None:
+            stored = stored_posts(config.parent / "archive.db")
+            if first is None and stored:
+                first = time.monotonic() - began
+            if stored >= total:
+                last = time.monotonic() - began
         time.sleep(0.01)
     assert process.returncode == 0
-    return (first or 0.0), time.monotonic() - began
+    return (first or 0.0), last or (time.monotonic() - began)
 
 
 def kill_episodes(server: FakeMastodon, served: dict[str, str], folder: Path, kills: int,
@@ -113,7 +121,7 @@ def kill_episodes(server: FakeMastodon, served: dict[str, str], folder: Path, ki
     done, found, episode = 0, [], 0
     probe = folder / "probe"
     probe.mkdir(parents=True)
-    first_page, finished = ingest_span(write_config(probe / "campaign.toml", [server.url]), broken)
+    first_page, finished = ingest_span(write_config(probe / "campaign.toml", [server.url]), broken, len(served))
     while done < kills:
         episode_dir = folder / f"episode{episode}"
         episode_dir.mkdir()

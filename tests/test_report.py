@@ -8,6 +8,7 @@ import email
 import openpyxl
 import pytest
 
+from tests.conftest import smtp_section
 from tests.report_data import record_failure, standard_archive
 
 WEEK = ("--since", "2026-11-09", "--until", "2026-11-16")
@@ -141,35 +142,12 @@ def test_default_period_is_the_last_full_week(campaign, tmp_path, run_cli):
     assert (tmp_path / "reports" / period.label / "report.html").exists()
 
 
-def test_report_is_mailed_with_text_html_and_the_workbook(campaign, tmp_path, run_cli):
-    from aiosmtpd.controller import Controller
-
-    class Inbox:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append(envelope)
-            return "250 OK"
-
-    import socket
-
-    with socket.socket() as probe:  # a free port: the controller's readiness check needs a real one
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        campaign.write_text(campaign.read_text() + (
-            f'\n[report]\nemail_to = ["comms@example.org"]\nemail_from = "monitor@example.org"\n'
-            f'smtp_host = "127.0.0.1"\nsmtp_port = {port}\n'
-            "smtp_starttls = false\n"))
-        standard_archive(tmp_path / "archive.db")
-        report(run_cli, campaign, "--email")
-    finally:
-        controller.stop()
-    [envelope] = inbox.messages
+def test_report_is_mailed_with_text_html_and_the_workbook(campaign, tmp_path, run_cli, smtp_inbox):
+    port, messages = smtp_inbox
+    campaign.write_text(campaign.read_text() + "\n[report]\n" + smtp_section(port))
+    standard_archive(tmp_path / "archive.db")
+    report(run_cli, campaign, "--email")
+    [envelope] = messages
     assert envelope.rcpt_tos == ["comms@example.org"]
     message = email.message_from_bytes(envelope.content)
     parts = {p.get_content_type(): p for p in message.walk()}

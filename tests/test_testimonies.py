@@ -1,71 +1,26 @@
-"""Testimonies: detection measured on a labelled set, review from the CLI, safeguarding,
-redaction, media with checksums, the register and the report section."""
+"""Testimonies: review from the CLI, reasons and model probability, media with checksums,
+redaction, the register and the report section. The scorer itself is specified in
+test_testimony_model.py, safeguarding in test_safeguarding.py."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
 import json
-from pathlib import Path
+import re
 
 import openpyxl
 import pytest
 
-from monitor.testimony_signals import (
-    DEFAULT_SIGNALS,
-    DEFAULT_THRESHOLD,
-    assess,
-    compile_signals,
-)
 from tests.conftest import rows
 from tests.fakes.files import png, wav
 from tests.fakes.mastodon import status
-
-LABELLED = Path(__file__).parent / "data" / "testimonies.jsonl"
-SIGNALS = compile_signals(DEFAULT_SIGNALS)
-# The figures README.md states; the labelled set was written for these tests (see README).
-PRECISION, RECALL = 0.96, 0.94  # measured: 32 of 33 (0.97), 32 of 34 (0.94)
 
 STORY = ("As a parent I can't thank the nurture staff enough. My daughter went from daily meltdowns to making "
          "friends, and she's back in class full time.")
 FLAGGED = ("My son Jamie, aged 7, was nearly excluded from Oakfield Primary. The nurture group kept him in school "
            "and his behaviour improved.")
 POSTER = "Join the campaign! Download the poster and share it in your staffroom"
-
-
-def test_labelled_set_is_found_at_the_stated_precision_and_recall():
-    labelled = [json.loads(line) for line in LABELLED.read_text().splitlines()]
-    assert len(labelled) >= 50 and {r["testimony"] for r in labelled} == {True, False}
-    predicted = [(assess(r["text"], SIGNALS).candidate(DEFAULT_THRESHOLD), r["testimony"]) for r in labelled]
-    tp = sum(p and t for p, t in predicted)
-    precision = tp / sum(p for p, _ in predicted)
-    recall = tp / sum(t for _, t in predicted)
-    assert precision >= PRECISION and recall >= RECALL, (precision, recall)
-
-
-@pytest.mark.parametrize("text", [POSTER, "#AspireNotToExclude #NurtureGroups 💜",
-                                  "Please share: sign the petition to fund nurture groups in every school"])
-def test_calls_to_action_and_hashtag_only_posts_are_not_candidates(text):
-    assert not assess(text + " #AspireNotToExclude", SIGNALS).candidate(DEFAULT_THRESHOLD)
-
-
-def test_score_comes_with_the_phrases_that_made_it():
-    a = assess(STORY, SIGNALS)
-    assert a.candidate(DEFAULT_THRESHOLD)
-    assert "experience: 'as a parent'" in a.reasons and any(r.startswith("outcome: ") for r in a.reasons)
-
-
-@pytest.mark.parametrize("text, expected", [
-    (FLAGGED, "a child's name with their age: 'Jamie, aged 7'"),
-    ("Our pupil Kacey in Year 4 now loves the calm corner", "a child's name with their year group"),
-    ("Oakfield Primary School: every pupil has a key adult", "a named school with a pupil"),
-])
-def test_posts_that_may_identify_a_child_are_flagged(text, expected):
-    assert any(f.startswith(expected) for f in assess(text, SIGNALS).flags)
-
-
-def test_general_stories_are_not_flagged():
-    assert assess(STORY, SIGNALS).flags == []
 
 
 @pytest.fixture
@@ -100,6 +55,19 @@ def test_decisions_are_kept_with_who_and_when_and_their_history(collected, run_c
     shown = run_cli("testimonies", "show", "-c", str(config), str(story)).output
     assert "ana: accepted (asked) - lovely" in shown and "ben: rejected" in shown
     assert [r["id"] for r in listed(run_cli, config, "--status", "rejected")] == [story]
+
+
+def test_show_prints_the_phrases_that_matched_and_the_model_probability(collected, run_cli):
+    config, story, *_ = collected
+    shown = run_cli("testimonies", "show", "-c", str(config), str(story)).output
+    assert re.search(r"Model probability: [01]\.\d\d \(model \d{4}-\d\d-\d\d-[0-9a-f]{8}\)", shown)
+    assert "intervention: 'nurture staff'" in shown and "experience: 'My daughter'" in shown
+
+
+def test_show_names_what_may_identify_a_child(collected, run_cli):
+    config, _, flagged, _ = collected
+    shown = run_cli("testimonies", "show", "-c", str(config), str(flagged)).output
+    assert "SAFEGUARDING: " in shown and "a child's first name with a family relation 'Jamie'" in shown
 
 
 def test_unknown_testimony_is_a_clear_error(collected, run_cli):
