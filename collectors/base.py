@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 
 def env_pair(first: str, second: str, environ: dict[str, str] | None = None) -> tuple[str, str] | None:
@@ -65,6 +65,10 @@ class Post:
     replies: int | None = None
     quotes: int | None = None
     metrics: dict[str, Any] = field(default_factory=dict)  # platform-specific reach
+    # Where a platform names each version of a post's content (Bluesky: the record's CID)
+    # and has no edited_at: a different revision, made later, is an edit.
+    revision: str | None = None
+    revised_at: str | None = None  # when that revision was made or indexed (Bluesky: indexedAt)
 
 
 @dataclass
@@ -82,6 +86,40 @@ class Fetch:
 
 
 @dataclass
+class Reject:
+    """An item of a page that could not be made a Post: kept raw, never lost, never blocking the page."""
+
+    raw: Any  # the item exactly as received
+    reason: str  # what was wrong with it
+    ident: str | None = None  # its id on the platform, if it had a usable one
+
+
+TRANSFORM_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def transform_each(items: list[Any], transform: Callable[[Any], "Post"], describe: str,
+                   ident: Callable[[Any], Any]) -> tuple[list["Post"], list[Reject], list[str]]:
+    """Each item through `transform`; a malformed one becomes a Reject and a warning naming it.
+
+    One bad status (no `uri`, `tags` as a number, `account` missing) must not fail the
+    page it came in, or the source would stop at that page on every run.
+    """
+    posts, rejects = [], []
+    for item in items:
+        try:
+            posts.append(transform(item))
+        except TRANSFORM_ERRORS as e:
+            try:
+                name = ident(item)
+            except TRANSFORM_ERRORS:
+                name = None
+            rejects.append(Reject(item, f"{type(e).__name__}: {e}", str(name) if name is not None else None))
+    warnings = [f"{describe}: skipped a malformed item ({r.ident or 'no id'}: {r.reason}); "
+                "its payload is kept in rejected_items" for r in rejects]
+    return posts, rejects, warnings
+
+
+@dataclass
 class Page:
     """What one successful page request brought, with the cursor that it justifies.
 
@@ -96,6 +134,7 @@ class Page:
     fetches: list[Fetch]
     cursor: str | None
     warnings: list[str] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
 
 
 @dataclass

@@ -10,11 +10,12 @@ by URI. Follower counts, which search results lack, come from `getProfiles`, 25 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
-from collectors.base import Author, Page, Post, RefreshBatch, SourceError, env_pair
+from collectors.base import TRANSFORM_ERRORS, Author, Page, Post, RefreshBatch, SourceError, env_pair, transform_each
 from monitor import http
 from monitor.clock import to_utc_iso
 from monitor.config import BlueskyConfig, HttpPolicy
@@ -43,6 +44,13 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
     return (exceptions.NetworkError, exceptions.InvokeTimeoutError, httpx.TransportError, OSError)
 
 
+def login_hints(source: str) -> dict[int, str]:
+    refused = f"Bluesky refused the login; check {HANDLE_ENV} and {PASSWORD_ENV} (use an app password)"
+    not_here = (f"{source} does not create sessions: [bluesky] service must be a PDS or an entryway such as "
+                "https://bsky.social, not an AppView")
+    return {400: refused, 401: refused, 404: not_here, 405: not_here, 501: not_here}
+
+
 HINTS = {
     401: f"Bluesky refused the login; check {HANDLE_ENV} and {PASSWORD_ENV} (use an app password)",
     403: "Bluesky refused access to search for this account",
@@ -62,20 +70,31 @@ class Connection:
     followers: dict[str, int | None] = field(default_factory=dict)  # DID -> count, this run
     logged_in: bool = False
 
+    def login(self, on_retry: Callable[[str], None] | None) -> None:
+        """A session, as its own step, so that a failed login is named as one (not as the search it preceded).
+
+        No profile is fetched: atproto's login() would ask getProfile for the account
+        itself, a request the collector has no use for.
+        """
+        http.call(lambda: self.client.login(*self.creds, fetch_bsky_profile=False), policy=self.policy,
+                  recorder=self.recorder, describe=f"{self.source}: login (com.atproto.server.createSession)",
+                  transport_errors=_transport_errors(), hints=login_hints(self.source), on_retry=on_retry)
+        self.logged_in = True
+
     def call(self, fn: Callable[[], Any], describe: str, on_retry: Callable[[str], None] | None) -> Any:
         """`fn` under the shared policy, logging in first and again if the server expired the session."""
         from atproto_client.exceptions import UnauthorizedError
 
+        if not self.logged_in:
+            self.login(on_retry)
+
         def attempt() -> Any:
-            if not self.logged_in:
-                self.client.login(*self.creds)
-                self.logged_in = True
             try:
                 return fn()
             except UnauthorizedError as e:
                 if getattr(e.response.content, "error", None) != "ExpiredToken":
                     raise
-                self.client.login(*self.creds)  # refresh token too old: a new session
+                self.client.login(*self.creds, fetch_bsky_profile=False)  # refresh token too old: a new session
                 return fn()
 
         return http.call(attempt, policy=self.policy, recorder=self.recorder, describe=describe,
@@ -116,14 +135,33 @@ def _media(embed: dict[str, Any] | None) -> list[dict[str, Any]]:
     return []
 
 
-def transform_post(view: dict[str, Any], followers: int | None = None) -> Post:
-    record = view["record"]
-    tags = {
+# a hashtag typed in the text, as Bluesky's apps read one: '#' at the start or after a space,
+# running to the next space, without the punctuation that ends it ("#Nurture-ish" is not "#Nurture")
+TEXT_HASHTAG = re.compile(r"(?:^|(?<=\s))[#\uff03](\S+)")
+TRAILING_PUNCTUATION = "".join(chr(c) for c in range(0x21, 0x80) if not chr(c).isalnum() and chr(c) != "_")
+
+
+def post_hashtags(record: dict[str, Any]) -> set[str]:
+    """Every hashtag a post carries, lower case: tag facets, the record's `tags`, and the text.
+
+    Clients differ: some write facets, some only `tags`, some neither (a hashtag typed in
+    an app that makes no facets is text alone). Search servers differ too, so the
+    collector checks every post it is given against this, never trusting the query.
+    """
+    facets = {
         feature["tag"].lower()
         for facet in record.get("facets") or []
         for feature in facet.get("features", [])
-        if feature.get("$type") == "app.bsky.richtext.facet#tag"
-    } | {t.lower() for t in record.get("tags") or []}
+        if feature.get("$type") == "app.bsky.richtext.facet#tag" and isinstance(feature.get("tag"), str)
+    }
+    listed = {t.lower() for t in record.get("tags") or [] if isinstance(t, str)}
+    typed = {t.rstrip(TRAILING_PUNCTUATION).lower() for t in TEXT_HASHTAG.findall(record.get("text") or "")} - {""}
+    return facets | listed | typed
+
+
+def transform_post(view: dict[str, Any], followers: int | None = None) -> Post:
+    record = view["record"]
+    tags = post_hashtags(record)
     author = view["author"]
     return Post(
         platform=PLATFORM,
@@ -145,6 +183,8 @@ def transform_post(view: dict[str, Any], followers: int | None = None) -> Post:
         replies=view.get("replyCount"),
         quotes=view.get("quoteCount"),
         raw=view,
+        revision=view.get("cid"),
+        revised_at=to_utc_iso(view["indexedAt"]) if view.get("indexedAt") else None,
     )
 
 
@@ -179,16 +219,17 @@ def search_pages(
         start = now - FIRST_RUN_REACH
     describe = f"{conn.source} search {'#' + tag if tag else repr(stream)}"
     try:
+        walk: dict[str, bool] = {}
         for since, until in windows(start, now, cfg.window_hours):
-            yield from _window(conn, stream, tag, since, until, describe, on_retry)
+            yield from _window(conn, stream, tag, since, until, describe, on_retry, walk)
     except SourceError as e:
         e.fetches = conn.recorder.drain()
         raise
 
 
 def _window(conn: Connection, stream: str, tag: str | None, since: datetime, until: datetime,
-            describe: str, on_retry: Callable[[str], None] | None) -> Iterator[Page]:
-    page_cursor, seen = None, 0
+            describe: str, on_retry: Callable[[str], None] | None, walk: dict[str, bool]) -> Iterator[Page]:
+    page_cursor, seen, cursors = None, 0, set()
     while True:
         params: dict[str, Any] = {"q": f"#{tag}" if tag else stream, "sort": "latest", "limit": PAGE,
                                   "since": _iso(since), "until": _iso(until)}
@@ -198,24 +239,51 @@ def _window(conn: Connection, stream: str, tag: str | None, since: datetime, unt
             params["cursor"] = page_cursor
         conn.call(lambda: conn.client.app.bsky.feed.search_posts(params=params), describe, on_retry)
         body = conn.recorder.last.response.json()
-        views = body.get("posts", [])
+        views = body.get("posts", []) if isinstance(body, dict) else None
+        if not isinstance(views, list):
+            raise SourceError(f"{describe}: expected a list of posts, got {type(views).__name__}")
         page_cursor = body.get("cursor")
         seen += len(views)
-        _fetch_followers(conn, {v["author"]["did"] for v in views}, describe, on_retry)
-        try:
-            posts = [transform_post(v, conn.followers.get(v["author"]["did"])) for v in views]
-        except (KeyError, TypeError, ValueError) as e:
-            raise SourceError(f"{describe}: a post lacks a usable field ({e!r})") from None
+        _fetch_followers(conn, {_did(v) for v in views} - {None}, describe, on_retry)
+        posts, rejects, warnings = transform_each(
+            views, lambda v: transform_post(v, conn.followers.get(v["author"]["did"])), describe,
+            lambda v: v.get("uri") if isinstance(v, dict) else None)
         done = not page_cursor or not views
-        warnings = []
+        if page_cursor in cursors and not done:
+            # the server sent a page cursor it sent before: following it would page forever
+            warnings.append(f"{describe}: the search repeated its page cursor {page_cursor!r}; stopped walking")
+            yield Page(PLATFORM, conn.source, stream, posts, conn.recorder.drain(), None, warnings, rejects)
+            return
+        cursors.add(page_cursor)
+        kept = [p for p in posts if _belongs(p, tag, since, until)]
+        if len(kept) < len(posts) and not walk.get("warned"):
+            walk["warned"] = True  # once a walk: such a server does it on every page
+            what = f"carried no #{tag} or fell" if tag else "fell"
+            warnings.append(f"{describe}: the search server ignores some of the query's terms: {len(posts) - len(kept)} "
+                            f"results {what} outside the window asked for, and were left out")
+        posts = kept
         if done and seen >= SEARCH_CAP:
             warnings.append(f"{describe}: the window {_iso(since)} to {_iso(until)} reached Bluesky's "
                             f"search cap (~{SEARCH_CAP} results); posts in it may be missing "
                             "(narrow [bluesky] window_hours)")
         yield Page(PLATFORM, conn.source, stream, posts, conn.recorder.drain(),
-                   to_utc_iso(until) if done else None, warnings)
+                   to_utc_iso(until) if done else None, warnings, rejects)
         if done:
             return
+
+
+def _did(view: Any) -> str | None:
+    try:
+        return view["author"]["did"]
+    except TRANSFORM_ERRORS:
+        return None
+
+
+def _belongs(post: Post, tag: str | None, since: datetime, until: datetime) -> bool:
+    """What the query asked for, checked here: some servers ignore `tag`, `since` and `until`."""
+    # Bluesky's since/until compare sortAt: the earlier of createdAt and indexedAt
+    sort_at = min(datetime.fromisoformat(t) for t in (post.created_at, post.revised_at) if t)
+    return (tag is None or tag.lower() in post.hashtags) and since <= sort_at < until
 
 
 def _fetch_followers(conn: Connection, dids: set[str], describe: str,

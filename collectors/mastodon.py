@@ -10,6 +10,8 @@ costs one timeline request.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 import re
 import warnings
@@ -21,13 +23,14 @@ import requests
 from mastodon import Mastodon, MastodonNetworkError
 from mastodon.errors import MastodonWarning
 
-from collectors.base import Author, Page, Post, RefreshBatch, SourceError
+from collectors.base import Author, Page, Post, RefreshBatch, SourceError, transform_each
 from collectors.html_text import html_to_text
 from monitor import __version__, http
 from monitor.clock import to_utc_iso
 from monitor.config import HttpPolicy
 
 PLATFORM = "mastodon"
+log = logging.getLogger("campaign_monitor.mastodon")
 TOKEN_ENV = "MASTODON_ACCESS_TOKEN"
 TRANSPORT_ERRORS = (MastodonNetworkError, requests.RequestException, OSError)
 
@@ -38,8 +41,19 @@ def source_name(instance_url: str) -> str:
 
 
 def token_variable(instance_url: str) -> str:
-    host = re.sub(r"[^A-Za-z0-9]", "_", urlsplit(instance_url).hostname or "").upper()
-    return f"{TOKEN_ENV}_{host}"
+    """The environment variable holding this instance's token, distinct for distinct instances.
+
+    Host names hold letters, digits, dots and hyphens, and a hyphen never touches a dot,
+    so '.' becomes '_' and '-' becomes '__'; a port follows after '___', which no host
+    can produce: mastodon.social -> MASTODON_SOCIAL, my-instance.org:8443 ->
+    MY__INSTANCE_ORG___8443. An IPv6 literal is written out in full, its groups by '_'.
+    """
+    parts = urlsplit(instance_url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = "ipv6." + ipaddress.IPv6Address(host).exploded.replace(":", ".")
+    name = re.sub(r"[^a-z0-9_]", "_", host.replace("-", "__").replace(".", "_")).upper()
+    return f"{TOKEN_ENV}_{name}" + (f"___{parts.port}" if parts.port else "")
 
 
 def token_for(instance_url: str, environ: dict[str, str] | None = None) -> str | None:
@@ -194,19 +208,32 @@ def _walk(
         raw = recorder.last.response.json() if page else []
         if not isinstance(raw, list):
             raise SourceError(f"{describe}: expected a list of statuses, got {type(raw).__name__}")
-        try:
-            posts = [transform_status(status) for status in raw]
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise SourceError(f"{describe}: a status lacks a usable field ({e!r})") from None
-        if posts:
-            position = max((p.local_id for p in posts), key=_id_order)
-        yield Page(PLATFORM, source, hashtag, posts, recorder.drain(), position if posts else None)
-        if not posts:
+        posts, rejects, notes = transform_each(raw, transform_status, describe, _status_id)
+        ids = [p.local_id for p in posts] + [r.ident for r in rejects if _valid_id(r.ident)]
+        newest = max(ids, key=_id_order) if ids else None
+        if raw and (newest is None or _id_order(newest) <= _id_order(position)):
+            # the server sent this page again (or a `prev` link that does not move): stop, or page forever
+            notes.append(f"{describe}: the instance served no status newer than {position} on a page of "
+                         f"{len(raw)}; stopped walking (it will be asked again next run)")
+            yield Page(PLATFORM, source, hashtag, posts, recorder.drain(), None, notes, rejects)
+            return
+        if newest is not None:
+            position = newest
+        yield Page(PLATFORM, source, hashtag, posts, recorder.drain(), position if raw else None, notes, rejects)
+        if not raw:
             return
         previous = page
         page = call(lambda: client.fetch_previous(previous))
         if page is None:
             return
+
+
+def _status_id(raw: Any) -> Any:
+    return raw.get("id") if isinstance(raw, dict) else None
+
+
+def _valid_id(value: str | None) -> bool:
+    return isinstance(value, str) and value.isdigit()
 
 
 BATCH = 20  # ids per GET /api/v1/statuses (Mastodon 4.3+)
@@ -255,5 +282,7 @@ def refresh(
                     e.fetches = conn.recorder.drain()
                     raise
                 gone[key] = f"HTTP {e.status} from {conn.source} on refresh"
-        yield RefreshBatch(PLATFORM, conn.source, [transform_status(s) for s in found.values()], gone,
-                           conn.recorder.drain())
+        observed, _, notes = transform_each(list(found.values()), transform_status, describe, _status_id)
+        for note in notes:
+            log.warning(note)  # a re-read that cannot be parsed changes nothing stored
+        yield RefreshBatch(PLATFORM, conn.source, observed, gone, conn.recorder.drain())

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 import requests
 
-from collectors.base import Author, Page, Post, RefreshBatch, SourceError, env_pair
+from collectors.base import TRANSFORM_ERRORS, Author, Page, Post, RefreshBatch, SourceError, env_pair, transform_each
 from monitor import __version__, http
 from monitor.clock import to_utc_iso
 from monitor.config import HttpPolicy, RedditConfig
@@ -132,6 +132,15 @@ def _position(data: dict[str, Any]) -> str:
     return f"{float(data['created_utc']):.3f}:{data['name']}"
 
 
+def _positioned(post: Post) -> Post:
+    _position(post.raw)  # a submission without a usable time or name cannot be walked past: a reject
+    return post
+
+
+def _fullname(data: Any) -> Any:
+    return data.get("name") if isinstance(data, dict) else None
+
+
 def _newer(data: dict[str, Any], cursor: str | None) -> bool:
     if cursor is None:
         return True
@@ -212,7 +221,7 @@ def search_pages(
 def _walk(cfg, subreddit, query, cursor, hashtags, call, recorder, describe) -> Iterator[Page]:
     source = f"r/{subreddit}"
     tags = {t.lower() for t in hashtags}
-    after, newest, seen = None, None, 0
+    after, newest, seen, afters = None, None, 0, set()
     while True:
         listing = call(f"/r/{subreddit}/search", {
             "q": query, "sort": "new", "restrict_sr": "on", "t": "all", "limit": PAGE,
@@ -224,27 +233,40 @@ def _walk(cfg, subreddit, query, cursor, hashtags, call, recorder, describe) -> 
         except (KeyError, TypeError) as e:
             raise SourceError(f"{describe}: not a Reddit listing ({e!r})") from None
         seen += len(children)
-        fresh = [d for d in children if _newer(d, cursor)]
-        reached_cursor = len(fresh) < len(children)
-        if newest is None and children:
-            newest = _position(children[0])
-        posts = [transform_submission(d, cfg.reddit_url) for d in fresh]
+        parsed, rejects, warnings = transform_each(
+            children, lambda d: _positioned(transform_submission(d, cfg.reddit_url)), describe, _fullname)
+        fresh = [p for p in parsed if _newer(p.raw, cursor)]
+        reached_cursor = len(fresh) < len(parsed)
+        if newest is None and parsed:
+            newest = _position(parsed[0].raw)
+        posts = list(fresh)
         if cfg.comments:
-            for d in fresh:
-                thread = call(f"/comments/{d['id']}/", {"limit": 500, "sort": "new"})
-                for c in _comments(thread[1]["data"]["children"]):
-                    post = transform_comment(c, cfg.reddit_url)
-                    if tags & set(post.hashtags):
-                        posts.append(post)
+            for submission in fresh:
+                thread = call(f"/comments/{submission.raw['id']}/", {"limit": 500, "sort": "new"})
+                try:
+                    tree = list(_comments(thread[1]["data"]["children"]))
+                except TRANSFORM_ERRORS as e:
+                    warnings.append(f"{describe}: the comments of {submission.key} are not a listing ({e!r}); skipped")
+                    tree = []
+                comments, bad, notes = transform_each(tree, lambda c: transform_comment(c, cfg.reddit_url),
+                                                      describe, _fullname)
+                posts += [c for c in comments if tags & set(c.hashtags)]
+                rejects += bad
+                warnings += notes
         done = reached_cursor or not after or not children
-        warnings = []
+        if after in afters and not done:
+            # the listing sent a page marker it sent before: following it would page forever
+            warnings.append(f"{describe}: Reddit repeated the page marker {after!r}; stopped walking")
+            yield Page(PLATFORM, source, query, posts, recorder.drain(), None, warnings, rejects)
+            return
+        afters.add(after)
         if done and not reached_cursor and seen >= LISTING_CAP:
             warnings.append(
                 f"{describe}: Reddit's listing cap (~{LISTING_CAP} results) was reached; "
                 "older matching posts may be missing"
             )
         yield Page(PLATFORM, source, query, posts, recorder.drain(),
-                   (newest or cursor) if done else None, warnings)
+                   (newest or cursor) if done else None, warnings, rejects)
         if done:
             return
 

@@ -8,6 +8,7 @@ of the posts it covers.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -22,7 +23,7 @@ from collectors.base import Fetch, Page, RefreshBatch
 from monitor import __version__
 from monitor.clock import utc_now
 from monitor.migrations import MIGRATION_NAMES, migrations
-from monitor.posts import SaveResult, snapshot, store_posts, tombstone
+from monitor.posts import SaveResult, snapshot, storable_json, store_posts, tombstone
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -174,9 +175,23 @@ def save_page(db: Database, page: Page, run_id: int) -> SaveResult:
     with write_transaction(db):
         fetch_id = _insert_fetches(db, page.fetches, run_id)
         result = store_posts(db, page.posts, fetch_id, page.source)
+        if page.rejects:
+            _store_rejects(db, page, fetch_id)
         if page.cursor is not None:
             advance_cursor(db, page, run_id)
     return result
+
+
+def _store_rejects(db: Database, page: Page, fetch_id: int | None) -> None:
+    now = utc_now()
+    rows = []
+    for r in page.rejects:
+        raw = storable_json(r.raw)
+        rows.append((page.platform, page.source, page.hashtag, r.ident, r.reason, raw,
+                     hashlib.sha256(raw.encode()).hexdigest(), fetch_id, now))
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO rejected_items (platform, source, stream, item_id, reason, raw, raw_sha256, fetch_id,"
+        " first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def save_refresh(db: Database, batch: RefreshBatch, run_id: int) -> SaveResult:

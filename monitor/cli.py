@@ -16,6 +16,7 @@ from rich.table import Table
 
 from monitor import __version__
 from monitor.archive import ArchiveError, open_archive
+from monitor.lock import ArchiveLock
 from monitor.cli_common import (
     EXIT_FAILED_SOURCES,
     EXIT_USAGE,
@@ -96,9 +97,9 @@ def collect(config_path: Path, platforms: tuple[str, ...], quiet: bool) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     err = Console(stderr=True)
     try:
-        with progress_bar(err) as progress:
+        with ArchiveLock(config.archive, "collect"), progress_bar(err) as progress:
             outcomes = run_collection(config, db, platforms=selected, progress=progress, stop=stop)
-        _after_collection(config, db)
+            _after_collection(config, db)
     except KeyboardInterrupt:
         click.echo("Interrupted: every page stored so far is kept; run collect again to resume.", err=True)
         sys.exit(130)
@@ -238,17 +239,12 @@ def report(config_path: Path, since, until, out: Path | None, email: bool) -> No
 @user_errors
 def run(config_path: Path) -> None:
     """Run unattended: collect each platform on its schedule until SIGTERM or Ctrl-C."""
-    from monitor.lock import ArchiveBusy
     from monitor.scheduler import Daemon, setup_logging
 
     config = load_config(config_path)
     open_archive(config.archive).close()  # create or upgrade it, or fail here, before the daemon starts
     setup_logging(config)
-    try:
-        sys.exit(Daemon(config).run())
-    except ArchiveBusy as e:
-        click.echo(f"Error: {e}", err=True)
-        sys.exit(EXIT_FAILED_SOURCES)
+    sys.exit(Daemon(config).run())  # a busy archive is an ArchiveError: one line, exit 2
 
 
 from monitor.cli_testimonies import testimonies  # noqa: E402 - registered on the group below

@@ -179,7 +179,7 @@ def run_collection(
 
     def work(job: SourceJob) -> None:
         try:
-            _collect_source(job, writer, outcomes[job.source], progress, stop)
+            _collect_source(job, writer, outcomes[job.source], progress, stop, config.http.max_requests)
         except Exception as e:  # a bug must not take the other sources down with it
             log.exception("%s %s: internal error", job.platform, job.source)
             outcomes[job.source].errors.append(f"{job.source}: internal error: {e!r}")
@@ -226,6 +226,7 @@ def _collect_source(
     outcome: SourceOutcome,
     progress: Progress | None,
     stop: threading.Event,
+    max_requests: int,
 ) -> None:
     for name, fetch in job.streams:
         if stop.is_set():
@@ -247,6 +248,12 @@ def _collect_source(
                 if progress is not None and task is not None:
                     progress.update(task, posts=posts, pages=pages)
                 if stop.is_set():
+                    return
+                if outcome.requests >= max_requests:
+                    message = (f"{job.source}: stopped after {outcome.requests} requests ([http] max_requests); "
+                               "the next run goes on from the last stored page")
+                    log.warning(message)
+                    outcome.warnings.append(message)
                     return
         except SourceError as e:
             if e.fetches:

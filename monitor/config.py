@@ -6,11 +6,13 @@ for settings, so a bad value is caught here, once, with the file and key named.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlparse
 
 DEFAULT_CONFIG_NAME = "campaign.toml"
@@ -29,6 +31,7 @@ class HttpPolicy:
     max_attempts: int = 5
     backoff: float = 2.0
     max_wait: float = 900.0
+    max_requests: int = 10_000  # per source and run: a server that never stops paging cannot hold a run forever
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class ReportConfig:
     smtp_port: int = 587
     smtp_starttls: bool = True
     smtp_user: str = ""
+    allow_plaintext_auth: bool = False  # send the SMTP password without TLS: only on a trusted local relay
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class TestimonyConfig:
     threshold: float = 0.5  # the model's probability a candidate needs
     media: bool = True
     media_max_bytes: int = 50 * 1024 * 1024
+    media_deadline: float = 120.0  # seconds one download may take in all
     retrain_after: int = 20  # new reviewer decisions that make the model retrain itself
     corpus: Path | None = None  # a labelled JSONL file replacing the shipped corpus (another campaign)
 
@@ -170,17 +175,23 @@ timeout = 30          # seconds to wait for one response
 max_attempts = 5      # tries per request on 429, 5xx, timeouts and garbled replies
 backoff = 2.0         # first wait between tries, doubled each time
 max_wait = 900        # longest wait (seconds) a rate limit may impose before giving up
+max_requests = 10000  # requests one source may make in one run; the next run goes on from there
 """
 
-# key -> (type check, description of what is expected)
-_Spec = dict[str, tuple[Any, str]]
+# key -> (type, description of what is expected[, the range a number must fall in])
+_Spec = dict[str, tuple[Any, ...]]
 
 
-def _check(value: Any, expected: Any) -> bool:
-    if expected is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if expected is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+def within(low: float, high: float = math.inf, *, above: bool = False) -> Callable[[float], bool]:
+    """A number from `low` (or, with `above`, greater than it) to `high`, both finite."""
+    return lambda v: (v > low if above else v >= low) and v <= high
+
+
+def _check(value: Any, expected: Any, valid: Callable[[Any], bool] | None = None) -> bool:
+    if expected in (float, int):
+        is_number = isinstance(value, (int, float) if expected is float else int) and not isinstance(value, bool)
+        # TOML allows nan and inf: neither is a timeout, a port or a size
+        return is_number and math.isfinite(value) and (valid is None or valid(value))
     return isinstance(value, expected)
 
 
@@ -196,8 +207,8 @@ def _section(doc: dict, name: str, spec: _Spec, where: str, required: bool) -> d
         if key not in spec:
             known = ", ".join(sorted(spec))
             raise ConfigError(f"{where}: unknown key '{key}' in [{name}] (known keys: {known})")
-        expected, description = spec[key]
-        if not _check(value, expected):
+        expected, description, *valid = spec[key]
+        if not _check(value, expected, *valid):
             raise ConfigError(f"{where}: [{name}] {key} must be {description}, got {value!r}")
     return table
 
@@ -233,8 +244,15 @@ def _hashtags(values: list, where: str) -> tuple[str, ...]:
 
 
 def _base_url(url: str, where: str, label: str) -> str:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    try:
+        parsed = urlparse(url)
+        host, _ = parsed.hostname, parsed.port  # each raises on a bad IPv6 literal or port
+        if host and ":" in host:
+            ipaddress.IPv6Address(host)  # urlparse accepts "[zz::1]"
+    except ValueError as e:
+        raise ConfigError(f"{where}: {label} {url!r} is not a valid URL ({e}); write a base URL such as "
+                          "'https://mastodon.social' or 'http://[::1]:8080'") from None
+    if parsed.scheme not in ("http", "https") or not host:
         raise ConfigError(
             f"{where}: {label} {url!r} must be a base URL such as 'https://mastodon.social'"
         )
@@ -291,7 +309,7 @@ def load_config(path: str | Path) -> Config:
         "mastodon",
         {
             "instances": (list, "a list of instance base URLs"),
-            "limit": (int, "a whole number from 1 to 40 (statuses per page)"),
+            "limit": (int, "a whole number from 1 to 40 (statuses per page)", within(1, 40)),
         },
         where,
         required=False,
@@ -303,8 +321,6 @@ def load_config(path: str | Path) -> Config:
     if len(set(instances)) != len(instances):
         raise ConfigError(f"{where}: [mastodon] instances lists the same instance twice")
     limit = masto.get("limit", 40)
-    if not 1 <= limit <= 40:
-        raise ConfigError(f"{where}: [mastodon] limit must be from 1 to 40, got {limit}")
 
     from monitor.config_sections import (
         bluesky_section,
@@ -321,17 +337,15 @@ def load_config(path: str | Path) -> Config:
         doc,
         "http",
         {
-            "timeout": (float, "a number of seconds"),
-            "max_attempts": (int, "a whole number of tries, at least 1"),
-            "backoff": (float, "a number of seconds"),
-            "max_wait": (float, "a number of seconds"),
+            "timeout": (float, "a number of seconds above 0, at most 3600", within(0, 3600, above=True)),
+            "max_attempts": (int, "a whole number of tries from 1 to 100", within(1, 100)),
+            "backoff": (float, "a number of seconds from 0 to 3600", within(0, 3600)),
+            "max_wait": (float, "a number of seconds from 0 to 86400", within(0, 86400)),
+            "max_requests": (int, "a whole number of requests a source may make in one run, at least 1", within(1)),
         },
         where,
         required=False,
     )
-    for key, value in http.items():
-        if value < (1 if key == "max_attempts" else 0) or (key == "timeout" and value == 0):
-            raise ConfigError(f"{where}: [http] {key} must be positive, got {value!r}")
 
     return Config(
         path=path,
@@ -344,6 +358,6 @@ def load_config(path: str | Path) -> Config:
         schedule=schedule_section(doc, where, path),
         report=report_section(doc, where, path),
         testimonies=testimonies_section(doc, where, path),
-        http=HttpPolicy(**{k: (int(v) if k == "max_attempts" else float(v)) for k, v in http.items()}),
+        http=HttpPolicy(**{k: (int(v) if k in ("max_attempts", "max_requests") else float(v)) for k, v in http.items()}),
     )
 

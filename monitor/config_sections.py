@@ -17,6 +17,7 @@ from monitor.config import (
     TestimonyConfig,
     _base_url,
     _section,
+    within,
     _string_list,
 )
 
@@ -63,7 +64,7 @@ def bluesky_section(doc: dict, where: str) -> BlueskyConfig:
             "service": (str, "a base URL such as 'https://bsky.social'"),
             "search": (list, "a list of search queries"),
             "since": (str, "a date such as '2026-11-01'"),
-            "window_hours": (int, "a whole number of hours"),
+            "window_hours": (int, "a whole number of hours from 1 to 744", within(1, 24 * 31)),
         },
         where,
         required=False,
@@ -72,8 +73,6 @@ def bluesky_section(doc: dict, where: str) -> BlueskyConfig:
     if since is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
         raise ConfigError(f"{where}: [bluesky] since must be a date such as '2026-11-01', got {since!r}")
     window = table.get("window_hours", 24)
-    if not 1 <= window <= 24 * 31:
-        raise ConfigError(f"{where}: [bluesky] window_hours must be from 1 to 744, got {window}")
     return BlueskyConfig(
         enabled="bluesky" in doc,
         service=_base_url(table.get("service", BlueskyConfig.service), where, "[bluesky] service"),
@@ -88,11 +87,16 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+MAX_DURATION = 36_525 * 86400  # a century: anything longer is a typo, and overflows the scheduler's clock
+
+
 def parse_duration(value: str, where: str, label: str) -> float:
     match = DURATION_RE.match(value.strip().lower())
-    if not match or float(match.group(1)) <= 0:
-        raise ConfigError(f"{where}: {label} must be a duration such as '30m', '6h' or '14d', got {value!r}")
-    return float(match.group(1)) * UNITS[match.group(2)]
+    seconds = float(match.group(1)) * UNITS[match.group(2)] if match else 0
+    if not 0 < seconds <= MAX_DURATION:
+        raise ConfigError(f"{where}: {label} must be a duration above 0 and at most 100 years, such as '30m', '6h' "
+                          f"or '14d', got {value!r}")
+    return seconds
 
 
 def schedule_section(doc: dict, where: str, path: Path) -> ScheduleConfig:
@@ -155,9 +159,10 @@ def report_section(doc: dict, where: str, path: Path) -> ReportConfig:
             "email_to": (list, "a list of e-mail addresses"),
             "email_from": (str, "an e-mail address"),
             "smtp_host": (str, "a host name"),
-            "smtp_port": (int, "a port number"),
+            "smtp_port": (int, "a port number from 1 to 65535", within(1, 65535)),
             "smtp_starttls": (bool, "true or false"),
             "smtp_user": (str, "a user name (the password comes from SMTP_PASSWORD)"),
+            "allow_plaintext_auth": (bool, "true or false (send the password without TLS)"),
         },
         where,
         required=False,
@@ -178,6 +183,7 @@ def report_section(doc: dict, where: str, path: Path) -> ReportConfig:
         smtp_port=table.get("smtp_port", default.smtp_port),
         smtp_starttls=table.get("smtp_starttls", default.smtp_starttls),
         smtp_user=table.get("smtp_user", ""),
+        allow_plaintext_auth=table.get("allow_plaintext_auth", False),
     )
 
 
@@ -189,8 +195,11 @@ def testimonies_section(doc: dict, where: str, path: Path) -> TestimonyConfig:
         **kinds,
         "threshold": (float, "a probability between 0 and 1 (what the model must give a candidate)"),
         "media": (bool, "true or false (download testimonies' attachments)"),
-        "media_max_mb": (float, "a size in megabytes"),
-        "retrain_after": (int, "a whole number of new reviewer decisions (0: never retrain by itself)"),
+        "media_max_mb": (float, "a size in megabytes above 0, at most 100000", within(0, 100_000, above=True)),
+        "media_deadline": (float, "a number of seconds above 0 one download may take in all, at most 86400",
+                           within(0, 86400, above=True)),
+        "retrain_after": (int, "a whole number of new reviewer decisions (0: never retrain by itself)",
+                          within(0)),
         "corpus": (str, "a path to a JSON-lines file of labelled posts ({\"text\": ..., \"testimony\": true})"),
     }, where, required=False)
     threshold = float(table.get("threshold", DEFAULT_THRESHOLD))
@@ -198,8 +207,6 @@ def testimonies_section(doc: dict, where: str, path: Path) -> TestimonyConfig:
         raise ConfigError(f"{where}: [testimonies] threshold = {threshold} is not a probability strictly between 0 "
                           "and 1 (scores are the model's probability since the learned scorer; 0.5 is the default)")
     retrain_after = table.get("retrain_after", 20)
-    if retrain_after < 0:
-        raise ConfigError(f"{where}: [testimonies] retrain_after = {retrain_after} must be 0 or more")
     corpus = _relative(path, table["corpus"]) if "corpus" in table else None
     if corpus is not None and not corpus.is_file():
         raise ConfigError(f"{where}: [testimonies] corpus = {table['corpus']!r}: no such file ({corpus})")
@@ -217,6 +224,7 @@ def testimonies_section(doc: dict, where: str, path: Path) -> TestimonyConfig:
         threshold=threshold,
         media=table.get("media", True),
         media_max_bytes=int(float(table.get("media_max_mb", 50)) * 1024 * 1024),
+        media_deadline=float(table.get("media_deadline", 120)),
         retrain_after=retrain_after,
         corpus=corpus,
     )

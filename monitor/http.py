@@ -110,10 +110,16 @@ class Recorder:
 
     def _as_fetch(self, x: Exchange) -> Fetch:
         parts = urlsplit(x.url)
-        params = {
-            k: ("<redacted>" if k.lower() in SECRET_PARAMS else v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        }
+        # a parameter sent more than once (getProfiles' actors, getPosts' uris) keeps every value, in order
+        params: dict[str, Any] = {}
+        for k, v in parse_qsl(parts.query, keep_blank_values=True):
+            v = "<redacted>" if k.lower() in SECRET_PARAMS else v
+            if k not in params:
+                params[k] = v
+            elif isinstance(params[k], list):
+                params[k].append(v)
+            else:
+                params[k] = [params[k], v]
         return Fetch(
             platform=self.platform,
             source=self.source,

@@ -1,7 +1,10 @@
-"""One daemon per archive: an exclusive lock on a file beside it, naming its holder.
+"""One collecting process per archive: an exclusive lock on a file beside it, naming its holder.
 
-`flock` is released by the kernel when the process dies, even by SIGKILL, so a crashed
-daemon never leaves a stale lock behind; the pid written inside is only for the message.
+`campaign-monitor run` holds it for its lifetime and `collect` for its run, so a second
+one stops at once with a message naming the first, instead of waiting on SQLite's busy
+timeout or fetching the same pages twice. `flock` is released by the kernel when the
+process dies, even by SIGKILL, so a crash never leaves a stale lock behind; the pid
+written inside is only for the message.
 """
 
 from __future__ import annotations
@@ -12,14 +15,17 @@ import socket
 from pathlib import Path
 from typing import IO
 
-
-class ArchiveBusy(Exception):
-    """Another process holds the archive's daemon lock."""
+from monitor.archive import ArchiveError
 
 
-class DaemonLock:
-    def __init__(self, archive: Path):
+class ArchiveBusy(ArchiveError):
+    """Another process holds the archive's lock: a usage error (exit 2), named in one line."""
+
+
+class ArchiveLock:
+    def __init__(self, archive: Path, command: str = "run"):
         self.path = archive.with_name(archive.name + ".lock")
+        self.command = command
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
@@ -31,12 +37,11 @@ class DaemonLock:
             holder = handle.read().strip() or "another process"
             handle.close()
             raise ArchiveBusy(
-                f"{self.path.with_suffix('')}: already in use by campaign-monitor run ({holder}); "
-                "stop that one first"
+                f"{self.path.with_suffix('')}: busy: in use by {holder}; wait for it to finish or stop it first"
             ) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.write(f"campaign-monitor {self.command} (pid {os.getpid()} on {socket.gethostname()})\n")
         handle.flush()
         self._file = handle
 
@@ -48,7 +53,7 @@ class DaemonLock:
             self._file.close()
             self._file = None
 
-    def __enter__(self) -> "DaemonLock":
+    def __enter__(self) -> "ArchiveLock":
         self.acquire()
         return self
 

@@ -13,7 +13,10 @@ import json
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
+from typing import Iterator
+from urllib.parse import urljoin
 
 import requests
 from sqlite_utils import Database
@@ -23,6 +26,7 @@ from monitor import __version__, http
 from monitor.archive import write_transaction
 from monitor.clock import utc_now
 from monitor.config import Config
+from monitor.netguard import Guard, Refused, source_origins
 
 log = logging.getLogger("campaign_monitor.media")
 MAX_ATTEMPTS = 5
@@ -43,31 +47,85 @@ def _pending(db: Database) -> list[tuple[int, str, str]]:
         " WHERE t.status IN ('candidate', 'accepted') AND p.deleted_at IS NULL AND p.media != '[]'"
     ).fetchall()
     done = {(pid, url) for pid, url in db.execute(
-        "SELECT post_id, source_url FROM media_files WHERE status IN ('stored', 'too_large') OR attempts >= ?",
-        [MAX_ATTEMPTS])}
+        "SELECT post_id, source_url FROM media_files WHERE status IN ('stored', 'too_large', 'refused')"
+        " OR attempts >= ?", [MAX_ATTEMPTS])}
+    # an attachment may come with no URL (Mastodon: remote media not fetched yet): skipped, never a crash
     return [(pid, m["url"], m.get("type") or "file") for pid, media in rows for m in json.loads(media or "[]")
-            if m.get("url", "").startswith(("http://", "https://")) and (pid, m["url"]) not in done]
+            if isinstance(m, dict) and isinstance(m.get("url"), str)
+            and m["url"].startswith(("http://", "https://")) and (pid, m["url"]) not in done]
 
 
-def _download(session: requests.Session, url: str, root: Path, cap: int, timeout: float):
+class TooSlow(TooLarge):
+    """The download's total deadline passed: a server trickling bytes must not hold collection."""
+
+
+def _download(session: requests.Session, url: str, root: Path, cap: int, timeout: float, deadline: float,
+              guard: Guard):
     try:
-        return _save(session, url, root, cap, timeout)
-    except TooLarge as e:
+        return _save(session, url, root, cap, timeout, deadline, guard)
+    except (TooLarge, Refused) as e:
         return e
 
 
-def _save(session: requests.Session, url: str, root: Path, cap: int, timeout: float) -> tuple[str, str, int, Path]:
+MAX_REDIRECTS = 5
+
+
+def _open(session: requests.Session, url: str, guard: Guard, timeout: float) -> requests.Response:
+    """GET `url`, following redirects by hand so that the guard sees every hop before it is asked."""
+    for _ in range(MAX_REDIRECTS + 1):
+        guard.check_url(url)
+        response = session.get(url, stream=True, timeout=timeout, allow_redirects=False)
+        if not response.is_redirect:
+            try:
+                guard.check_peer(url, _peer(response))
+            except Refused:
+                response.close()
+                raise
+            return response
+        location = response.headers.get("location", "")
+        response.close()
+        url = urljoin(url, location)
+    raise Refused(f"refused: more than {MAX_REDIRECTS} redirects")
+
+
+def _peer(response: requests.Response) -> str | None:
+    """The address the response came from, where urllib3 still holds the connection."""
+    try:
+        return response.raw._connection.sock.getpeername()[0]  # noqa: SLF001 - no public way to ask
+    except (AttributeError, OSError, IndexError, TypeError):
+        return None
+
+
+def _chunks(response: requests.Response, deadline: float) -> Iterator[bytes]:
+    """The body as it arrives, checking the deadline between reads.
+
+    `requests`' timeout bounds each read, not the whole body, so a server sending one byte
+    a second never times out; `read1` returns whatever one read brought, so the check runs
+    at least once a read.
+    """
+    ends = time.monotonic() + deadline
+    while True:
+        if time.monotonic() > ends:
+            raise TooSlow(f"not complete after {deadline:.0f} s ([testimonies] media_deadline)")
+        chunk = response.raw.read1(64 * 1024, decode_content=True)
+        if not chunk:
+            return
+        yield chunk
+
+
+def _save(session: requests.Session, url: str, root: Path, cap: int, timeout: float,
+          deadline: float, guard: Guard) -> tuple[str, str, int, Path]:
     tmp_dir = root / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     digest, size = hashlib.sha256(), 0
     fd, tmp = tempfile.mkstemp(dir=tmp_dir)
     try:
-        with os.fdopen(fd, "wb") as out, session.get(url, stream=True, timeout=timeout) as response:
+        with os.fdopen(fd, "wb") as out, _open(session, url, guard, timeout) as response:
             response.raise_for_status()
             declared = int(response.headers.get("content-length") or 0)
             if declared > cap:
                 raise TooLarge(f"{declared} bytes, over the {cap}-byte cap")
-            for chunk in response.iter_content(64 * 1024):
+            for chunk in _chunks(response, deadline):
                 size += len(chunk)
                 if size > cap:
                     raise TooLarge(f"over the {cap}-byte cap")
@@ -86,7 +144,7 @@ def _save(session: requests.Session, url: str, root: Path, cap: int, timeout: fl
 
 def fetch_media(db: Database, config: Config) -> dict[str, int]:
     """Download what is pending; return counts by outcome. Never raises for a download."""
-    counts = {"stored": 0, "failed": 0, "too_large": 0}
+    counts = {"stored": 0, "failed": 0, "too_large": 0, "refused": 0}
     if not config.testimonies.media:
         return counts
     root = store_root(config)
@@ -94,14 +152,21 @@ def fetch_media(db: Database, config: Config) -> dict[str, int]:
     session.headers["User-Agent"] = f"campaign-monitor/{__version__}"
     recorder = http.Recorder("media", "downloads")
     recorder.attach_requests(session)
+    guard = Guard(source_origins(config))
     for post_id, url, kind in _pending(db):
         status, error, sha, mime, size, path = "failed", None, None, None, None, None
         try:
             got = http.call(
-                lambda: _download(session, url, root, config.testimonies.media_max_bytes, config.http.timeout),
+                lambda: _download(session, url, root, config.testimonies.media_max_bytes, config.http.timeout,
+                                  config.testimonies.media_deadline, guard),
                 policy=config.http, recorder=recorder, describe=f"media {url}",
                 transport_errors=(requests.RequestException, OSError), on_retry=log.info)
-            if isinstance(got, TooLarge):
+            if isinstance(got, Refused):
+                status, error = "refused", str(got)  # never asked again
+                log.warning("media of post %s: %s", post_id, got)
+            elif isinstance(got, TooSlow):
+                error = str(got)  # failed: tried again on a later run, up to MAX_ATTEMPTS
+            elif isinstance(got, TooLarge):
                 status, error = "too_large", str(got)
             else:
                 sha, mime, size, stored = got

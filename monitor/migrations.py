@@ -293,3 +293,27 @@ def m007_learned_scores_and_visibility(db: Database) -> None:
         " t.score AS testimony_score, t.consent, t.note, t.reasons FROM posts p JOIN testimonies t ON t.post_id = p.id"
         " WHERE p.deleted_at IS NULL AND (t.flagged = 0 OR t.status = 'accepted')"
     )
+
+
+@migration
+def m008_revisions(db: Database) -> None:
+    """Bluesky has no edited_at: an edit shows only as a new record CID, made later.
+
+    `revision` and `revised_at` hold a platform's own name and time for the version of
+    a post's content (Bluesky: CID and indexedAt), so edits there become versions too.
+    """
+    db["posts"].add_column("revision", str)
+    db["posts"].add_column("revised_at", str)
+
+
+@migration
+def m009_rejected_items(db: Database) -> None:
+    """Items of a page that could not be read as posts, kept as received: nothing is lost,
+    and one malformed status no longer blocks its source. Each is kept once (by digest)."""
+    db["rejected_items"].create(
+        {"id": int, "platform": str, "source": str, "stream": str, "item_id": str, "reason": str, "raw": str,
+         "raw_sha256": str, "fetch_id": int, "first_seen_at": str},
+        pk="id",
+        foreign_keys=[("fetch_id", "fetches", "id")],
+    )
+    db["rejected_items"].create_index(["platform", "raw_sha256"], unique=True)

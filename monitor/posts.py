@@ -7,8 +7,9 @@ Everything here runs inside a transaction opened by `monitor.archive` (`save_pag
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 from sqlite_utils import Database
@@ -17,6 +18,32 @@ from collectors.base import Post
 from monitor.clock import utc_now
 
 COUNTS = ("likes", "reposts", "replies", "quotes")
+SURROGATES = re.compile("[\ud800-\udfff]")
+TEXT_FIELDS = ("key", "url", "created_at", "text", "local_id", "edited_at", "content_warning", "language", "revision")
+AUTHOR_FIELDS = ("key", "handle", "display_name", "url")
+
+
+def _has_surrogate(value: object) -> bool:
+    return isinstance(value, str) and not value.isascii() and SURROGATES.search(value) is not None
+
+
+def storable_json(value: object) -> str:
+    """A payload as JSON text SQLite can hold: readable UTF-8, or escaped where it holds a
+    lone surrogate (which no UTF-8 can), so the stored JSON is still exactly what was received."""
+    text = json.dumps(value, ensure_ascii=False)
+    return json.dumps(value) if _has_surrogate(text) else text
+
+
+def storable(post: Post) -> Post:
+    """The post with lone surrogates in its text fields replaced (U+FFFD); its raw payload keeps them."""
+    changed = {f: SURROGATES.sub("\ufffd", getattr(post, f)) for f in TEXT_FIELDS if _has_surrogate(getattr(post, f))}
+    author = {f: SURROGATES.sub("\ufffd", getattr(post.author, f)) for f in AUTHOR_FIELDS
+              if _has_surrogate(getattr(post.author, f))}
+    if author:
+        changed["author"] = replace(post.author, **author)
+    if any(_has_surrogate(t) for t in post.hashtags):
+        changed["hashtags"] = [SURROGATES.sub("\ufffd", t) for t in post.hashtags]
+    return replace(post, **changed) if changed else post
 
 
 @dataclass
@@ -55,11 +82,14 @@ def _is_newer(post: Post, old: sqlite3.Row) -> tuple[bool, bool]:
     """(edited, counts grew): the only changes that make a new version.
 
     The same post read through different instances carries each instance's partial
-    counts and its own rendering of the HTML, so only a later `edited_at` counts as an
-    edit and counts only ever grow; otherwise polling two instances would make a new
-    version on every run.
+    counts and its own rendering of the HTML, so only a later `edited_at` (or, where the
+    platform has none, a later revision: Bluesky's CID) counts as an edit and counts only
+    ever grow; otherwise polling two instances would make a new version on every run.
     """
     edited = bool(post.edited_at) and (old["edited_at"] is None or post.edited_at > old["edited_at"])
+    # a new revision counts only when it is later: an older copy served again must not flip back
+    edited = edited or bool(post.revision and old["revision"] and post.revision != old["revision"]
+                            and (post.revised_at or "") > (old["revised_at"] or ""))
     grew = any(
         getattr(post, name) is not None and (old[name] is None or getattr(post, name) > old[name])
         for name in COUNTS
@@ -73,7 +103,7 @@ def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: s
     if not posts:
         return result
     now = utc_now()
-    unique = list({p.key: p for p in posts}.values())
+    unique = [storable(p) for p in {p.key: p for p in posts}.values()]
     author_ids = _author_ids(db, unique, now)
     platform = unique[0].platform
     existing: dict[str, sqlite3.Row] = {}
@@ -82,8 +112,9 @@ def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: s
         for chunk in _chunks([p.key for p in unique]):
             marks = ",".join("?" * len(chunk))
             for row in db.conn.execute(
-                "SELECT id, key, text, content_warning, edited_at, likes, reposts, replies,"
-                f" quotes, metrics, raw, raw_fetch_id, version, deleted_at FROM posts WHERE platform = ? AND key IN ({marks})",
+                "SELECT id, key, text, content_warning, edited_at, likes, reposts, replies, quotes, metrics, raw,"
+                " raw_fetch_id, version, deleted_at, revision, revised_at FROM posts"
+                f" WHERE platform = ? AND key IN ({marks})",
                 [platform, *chunk],
             ):
                 existing[row["key"]] = row
@@ -94,14 +125,14 @@ def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: s
     db.conn.executemany(
         "INSERT INTO posts (platform, key, source, local_id, url, author_id, author, created_at,"
         " edited_at, text, content_warning, language, hashtags, media, likes, reposts, replies,"
-        " quotes, metrics, raw, version, first_fetch_id, raw_fetch_id, first_seen_at, last_seen_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+        " quotes, metrics, raw, version, first_fetch_id, raw_fetch_id, first_seen_at, last_seen_at, revision,"
+        " revised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
         [
             (p.platform, p.key, source, p.local_id, p.url, author_ids[p.author.key],
              p.author.handle, p.created_at, p.edited_at, p.text, p.content_warning, p.language,
              json.dumps(p.hashtags), json.dumps(p.media), p.likes, p.reposts, p.replies,
              p.quotes, json.dumps(p.metrics) if p.metrics else None,
-             json.dumps(p.raw, ensure_ascii=False), fetch_id, fetch_id, now, now)
+             storable_json(p.raw), fetch_id, fetch_id, now, now, p.revision, p.revised_at)
             for p in fresh
         ],
     )
@@ -142,15 +173,16 @@ def _new_version(
     redacted = db.execute("SELECT display_text FROM testimonies WHERE post_id = ? AND display_text IS NOT NULL",
                           [old["id"]]).fetchone()
     content = (
-        {"text": redacted[0] if redacted else post.text, "content_warning": post.content_warning, "edited_at": post.edited_at,
-         "hashtags": json.dumps(post.hashtags), "media": json.dumps(post.media)}
+        {"text": redacted[0] if redacted else post.text, "content_warning": post.content_warning,
+         "edited_at": post.edited_at or post.revised_at, "hashtags": json.dumps(post.hashtags),
+         "media": json.dumps(post.media), "revision": post.revision, "revised_at": post.revised_at}
         if edited else {}
     )
     values = {
         **content,
         **counts,
         "metrics": json.dumps(post.metrics) if post.metrics else old["metrics"],
-        "raw": json.dumps(post.raw, ensure_ascii=False),
+        "raw": storable_json(post.raw),
         "raw_fetch_id": fetch_id,
         "version": old["version"] + 1,
         "last_seen_at": now,

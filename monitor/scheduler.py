@@ -25,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.archive import open_archive, write_transaction
 from monitor.clock import to_utc_iso, utc_now
 from monitor.config import Config
-from monitor.lock import DaemonLock
+from monitor.lock import ArchiveLock
 from monitor.testimonies import after_collection
 
 log = logging.getLogger("campaign_monitor.run")
@@ -166,7 +166,7 @@ class Daemon:
 
     def run(self) -> int:
         """Run until SIGTERM or Ctrl-C; return the exit code."""
-        with DaemonLock(self.config.archive):
+        with ArchiveLock(self.config.archive, "run"):
             db = open_archive(self.config.archive)
             scheduler = BackgroundScheduler(
                 timezone=self.zone,

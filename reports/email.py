@@ -33,6 +33,10 @@ def build_message(cfg: ReportConfig, subject: str, markdown: str, html_text: str
 
 
 def send(cfg: ReportConfig, message: EmailMessage, timeout: float = 30) -> None:
+    if cfg.smtp_user and not cfg.smtp_starttls and not cfg.allow_plaintext_auth:
+        raise EmailError(f"refusing to send the password of smtp_user {cfg.smtp_user!r} in clear to {cfg.smtp_host}: "
+                         "set [report] smtp_starttls = true (or, for a trusted local relay only, "
+                         "allow_plaintext_auth = true)")
     try:
         with smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=timeout) as smtp:
             if cfg.smtp_starttls:

@@ -105,6 +105,25 @@ def test_session_is_created_once_per_run(fake_bluesky, tmp_path, run_cli):
     assert len(fake_bluesky.requests_to("/xrpc/com.atproto.server.createSession")) == 1
 
 
+def test_a_login_asks_for_no_profile(fake_bluesky, tmp_path, run_cli):
+    fake_bluesky.add(post_view(1))
+    assert run_cli("collect", "-c", str(config(tmp_path, fake_bluesky))).exit_code == 0
+    assert [r for r in fake_bluesky.requests if r.path == "/xrpc/app.bsky.actor.getProfile"] == []
+    assert fake_bluesky.requests_to("/xrpc/app.bsky.actor.getProfiles")  # followers still come in batches
+
+
+def test_a_service_that_creates_no_sessions_is_named_as_the_failed_login_step(tmp_path, run_cli, monkeypatch):
+    from tests.fakes.bluesky import FakeBluesky
+
+    with FakeBluesky(appview=True) as appview:
+        monkeypatch.setenv("BLUESKY_HANDLE", appview.handle)
+        monkeypatch.setenv("BLUESKY_APP_PASSWORD", appview.password)
+        result = run_cli("collect", "-c", str(config(tmp_path, appview)))
+    assert result.exit_code == 1
+    assert "login (com.atproto.server.createSession)" in result.output and "not an AppView" in result.output
+    assert "search" not in result.output.split("login (")[1]
+
+
 def test_session_near_expiry_is_refreshed(fake_bluesky, tmp_path, run_cli):
     fake_bluesky.access_ttl = 600  # atproto refreshes tokens that expire within 15 minutes
     fake_bluesky.add(post_view(1))
@@ -184,3 +203,38 @@ def test_run_with_nothing_new_adds_nothing_and_moves_the_cursor_on(fake_bluesky,
     assert count_posts(tmp_path) == 20
     [after] = rows(tmp_path, "SELECT position FROM cursors")
     assert after["position"] >= before["position"]
+
+
+def test_a_search_server_that_ignores_tag_and_window_cannot_fill_the_archive_with_other_posts(tmp_path, run_cli,
+                                                                                                 monkeypatch):
+    from tests.fakes.bluesky import FakeBluesky
+
+    with FakeBluesky(reference_search=True) as server:
+        monkeypatch.setenv("BLUESKY_HANDLE", server.handle)
+        monkeypatch.setenv("BLUESKY_APP_PASSWORD", server.password)
+        tagged = server.add(post_view(1))
+        typed = server.add(post_view(2, text="In text only #AspireNotToExclude: the nurture room", tags=()))
+        server.add(post_view(3, text="Mentions #AspireNotToExclude-ish things", tags=("Other",)))
+        server.add(post_view(4, text="#AspireNotToExclude long ago", created=NOW - timedelta(days=400)))
+        result = run_cli("collect", "-c", str(config(tmp_path, server, days_back=8, window_hours=48)))
+    assert result.exit_code == 0, result.output
+    stored = {r["key"]: json.loads(r["hashtags"]) for r in rows(tmp_path, "SELECT key, hashtags FROM posts")}
+    assert set(stored) == {tagged["uri"], typed["uri"]}
+    assert stored[typed["uri"]] == ["aspirenottoexclude"]
+    [run] = rows(tmp_path, "SELECT warnings FROM source_runs WHERE platform = 'bluesky'")
+    assert "the search server ignores some of the query's terms" in run["warnings"]
+
+
+def test_an_edit_seen_as_a_new_cid_is_stored_as_a_version(fake_bluesky, tmp_path, run_cli):
+    view = fake_bluesky.add(post_view(1))
+    cfg = config(tmp_path, fake_bluesky)
+    assert run_cli("collect", "-c", str(cfg)).exit_code == 0
+    older = fake_bluesky.edit(view["uri"], "Edited: the nurture room kept him in school #AspireNotToExclude")
+    assert run_cli("refresh", "-c", str(cfg)).exit_code == 0
+    [stored] = rows(tmp_path, "SELECT id, text, version, edited_at, revision FROM posts")
+    assert stored["text"].startswith("Edited:") and stored["version"] == 2 and stored["edited_at"]
+    [kept] = rows(tmp_path, "SELECT text FROM post_versions WHERE post_id = ?", [stored["id"]])
+    assert kept["text"].startswith("Nurture group story 1")
+    fake_bluesky.serve_instead(view["uri"], older)  # a lagging copy of the old record
+    assert run_cli("refresh", "-c", str(cfg)).exit_code == 0
+    assert rows(tmp_path, "SELECT text, version FROM posts")[0]["version"] == 2

@@ -122,3 +122,14 @@ def test_collect_on_a_terminal_shows_progress_and_its_table(fake_mastodon, confi
     text = output.decode(errors="replace")
     assert "new posts" in text and "90" in text
     assert "Traceback" not in text
+
+
+def test_a_second_collect_on_a_busy_archive_says_so_at_once_and_exits_2(fake_mastodon, config_for, run_cli, tmp_path):
+    from monitor.lock import ArchiveLock
+
+    config = config_for(fake_mastodon)
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    with ArchiveLock(tmp_path / "archive.db", "collect"):
+        result = run_cli("collect", "-c", str(config))
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "busy: in use by campaign-monitor collect (pid " in result.output

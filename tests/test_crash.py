@@ -26,6 +26,8 @@ import pytest
 from tests.conftest import write_config
 from tests.fakes.mastodon import FakeMastodon, lean_status
 
+pytestmark = pytest.mark.slow  # minutes of SIGKILLs: `pytest -m slow`, run by CI
+
 KILLS = 200
 STATUSES = 800
 ROOT = Path(__file__).resolve().parent.parent

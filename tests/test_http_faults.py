@@ -164,3 +164,11 @@ def test_rate_limit_reset_is_read_in_each_platforms_format():
     assert http.parse_reset("2027-01-15T08:00:30.000Z", date) == pytest.approx(30, abs=1)  # Mastodon
     assert http.parse_reset("42", date) == 42  # Reddit: seconds
     assert http.parse_reset("1800000010", date) == pytest.approx(10)  # Bluesky: Unix time
+
+
+def test_a_parameter_sent_more_than_once_keeps_every_value_in_order():
+    recorder = http.Recorder("bluesky", "bsky.social")
+    recorder.record("GET", "https://bsky.social/xrpc/app.bsky.actor.getProfiles?actors=a.bsky&actors=b.bsky"
+                    "&actors=c.bsky&limit=25&access_token=t0k", 200, {})
+    [fetch] = recorder.drain()
+    assert fetch.params == {"actors": ["a.bsky", "b.bsky", "c.bsky"], "limit": "25", "access_token": "<redacted>"}

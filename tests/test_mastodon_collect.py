@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
+
+from collectors.mastodon import token_variable
 from tests.conftest import count_posts, rows
 from tests.fakes.mastodon import FakeMastodon, seed, status
 
@@ -171,9 +174,31 @@ def test_login_required_tells_which_variable_to_set(config_for, run_cli, monkeyp
     with FakeMastodon("private.example", require_auth="s3cret") as private:
         seed(private, 2)
         result = run_cli("collect", "-c", str(config_for(private)))
+        expected = token_variable(private.url)
     assert result.exit_code == 1
-    assert "requires a login for hashtag timelines; set MASTODON_ACCESS_TOKEN_127_0_0_1" in result.output
-    assert "(or MASTODON_ACCESS_TOKEN)" in result.output
+    assert f"requires a login for hashtag timelines; set {expected} (or MASTODON_ACCESS_TOKEN)" in result.output
+    assert expected == f"MASTODON_ACCESS_TOKEN_127_0_0_1___{private.url.rsplit(':', 1)[1]}"
+
+
+@pytest.mark.parametrize("a, b", [
+    ("http://127.0.0.1:8001", "http://127.0.0.1:8002"),
+    ("https://mastodon-social.example", "https://mastodon.social.example"),
+    ("https://a-b.example", "https://a.b.example"),
+])
+def test_distinct_instances_read_their_tokens_from_distinct_variables(a, b):
+    assert token_variable(a) != token_variable(b)
+
+
+def test_each_instance_gets_only_its_own_token(config_for, run_cli, monkeypatch, tmp_path):
+    monkeypatch.delenv("MASTODON_ACCESS_TOKEN", raising=False)
+    with FakeMastodon("one.example", require_auth="token-one") as one, \
+            FakeMastodon("two.example", require_auth="token-two") as two:
+        seed(one, 1)
+        seed(two, 1)
+        monkeypatch.setenv(token_variable(one.url), "token-one")
+        monkeypatch.setenv(token_variable(two.url), "token-two")
+        assert run_cli("collect", "-c", str(config_for(one, two))).exit_code == 0
+    assert count_posts(tmp_path) == 2
 
 
 def test_access_token_from_the_environment_is_sent_and_never_stored(config_for, run_cli, monkeypatch, tmp_path):

@@ -161,3 +161,14 @@ def test_mailing_without_recipients_is_a_clear_error(campaign, tmp_path, run_cli
     standard_archive(tmp_path / "archive.db")
     result = run_cli("report", "-c", str(campaign), *WEEK, "--email")
     assert result.exit_code == 1 and "set [report] email_to and email_from" in result.output
+
+
+def test_the_smtp_password_is_never_sent_without_tls_unless_the_config_allows_it(campaign, tmp_path, run_cli,
+                                                                                   smtp_inbox, monkeypatch):
+    port, messages = smtp_inbox
+    monkeypatch.setenv("SMTP_PASSWORD", "s3cret")
+    campaign.write_text(campaign.read_text() + "\n[report]\n" + smtp_section(port) + 'smtp_user = "comms"\n')
+    standard_archive(tmp_path / "archive.db")
+    result = run_cli("report", "-c", str(campaign), *WEEK, "--email")
+    assert result.exit_code == 1 and "refusing to send the password of smtp_user 'comms' in clear" in result.output
+    assert messages == [] and "s3cret" not in result.output

@@ -12,6 +12,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import count_posts, write_config
 from tests.fakes.mastodon import FakeMastodon, lean_status, seed
 
@@ -148,8 +150,8 @@ def test_second_daemon_on_the_same_archive_refuses_naming_the_first(fake_mastodo
     second = daemon(config)
     second.wait(timeout=30)
     err = logged(second)
-    assert second.returncode == 1
-    assert f"already in use by campaign-monitor run (pid {first.pid}" in err
+    assert second.returncode == 2
+    assert f"busy: in use by campaign-monitor run (pid {first.pid}" in err
     assert stop(first)[0] == 0
 
 
@@ -209,6 +211,7 @@ def test_interrupted_run_is_redone_at_the_next_start(tmp_path):
         assert stop(process)[0] == 0
 
 
+@pytest.mark.slow
 def test_daemon_left_running_with_faults_holds_every_served_post_once(
     fake_mastodon, fake_reddit, fake_bluesky, tmp_path, monkeypatch
 ):

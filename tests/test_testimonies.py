@@ -150,3 +150,26 @@ def test_register_exports_as_xlsx_and_jsonl(collected, run_cli, tmp_path):
     assert [c.value for c in sheet[1]][:4] == ["id", "text", "link", "platform"] and sheet.max_row == 2
     lines = run_cli("testimonies", "export", "-c", str(config), "--format", "jsonl").output.splitlines()
     assert [json.loads(line)["id"] for line in lines] == [story]
+
+
+def test_an_attachment_without_a_url_does_not_stop_the_other_downloads(fake_mastodon, config_for, run_cli, tmp_path):
+    broken = status("fake.social", 1, text=STORY, media=True)
+    broken["media_attachments"][0]["url"] = None
+    fake_mastodon.add(broken)
+    fake_mastodon.add(status("fake.social", 2, text=STORY + " Truly.", media=True))
+    assert run_cli("collect", "-c", str(config_for(fake_mastodon))).exit_code == 0
+    assert [r["status"] for r in rows(tmp_path, "SELECT status FROM media_files")] == ["stored"]
+
+
+def test_a_media_server_that_trickles_is_given_up_at_the_total_deadline(fake_mastodon, config_for, run_cli, tmp_path):
+    import time
+
+    s = fake_mastodon.add(status("fake.social", 1, text=STORY, media=True))
+    fake_mastodon.fail("trickle", path=s["media_attachments"][0]["url"].split(fake_mastodon.url)[1], delay=0.05,
+                       trickle_seconds=15)
+    config = config_for(fake_mastodon, extra="\n[testimonies]\nmedia_deadline = 1\n")
+    began = time.monotonic()
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert time.monotonic() - began < 10
+    [media] = rows(tmp_path, "SELECT status, last_error FROM media_files")
+    assert media["status"] == "failed" and "not complete after 1 s" in media["last_error"]

@@ -71,9 +71,12 @@ def post_view(n: int, *, text: str | None = None, tags: tuple[str, ...] = ("Aspi
 
 class FakeBluesky(FakeServer):
     def __init__(self, handle: str = "campaign.bsky.social", password: str = "app-pass-word", *,
-                 cap: int = 10_000, access_ttl: int = 7200):
+                 cap: int = 10_000, access_ttl: int = 7200, appview: bool = False, reference_search: bool = False):
         super().__init__()
         self.handle, self.password, self.cap, self.access_ttl = handle, password, cap, access_ttl
+        self.appview = appview  # an AppView serves app.bsky.* but creates no sessions
+        # the reference AppView's searchPosts: ignores tag, since, until and sort; matches q case-sensitively
+        self.reference_search = reference_search
         self.did = "did:plc:campaignmonitortestacct0"
         self.posts: list[dict] = []
         self.valid_access: set[str] = set()
@@ -110,6 +113,8 @@ class FakeBluesky(FakeServer):
 
     def route(self, request: Request) -> Response:
         nsid = request.path.removeprefix("/xrpc/")
+        if nsid.startswith("com.atproto.server.") and self.appview:
+            return json_response(404, {"error": "XRPCNotSupported", "message": "XRPCNotSupported"})
         if nsid == "com.atproto.server.createSession":
             body = request.query
             if (body.get("identifier"), body.get("password")) != (self.handle, self.password):
@@ -149,6 +154,9 @@ class FakeBluesky(FakeServer):
         q, multi = request.query, request.multi
         if not q.get("q"):
             return json_response(400, {"error": "InvalidRequest", "message": 'Params must have the property "q"'})
+        if self.reference_search:
+            found = [p for p in self.posts if q["q"] in p["record"]["text"]]
+            return json_response(200, {"posts": found[: min(int(q.get("limit", 25)), 100)]})
         tags = {t.lower() for t in multi.get("tag", [])}
         words = [] if tags else q["q"].lower().split()
 
@@ -171,6 +179,20 @@ class FakeBluesky(FakeServer):
         if start + limit < len(found):
             body["cursor"] = str(start + limit)
         return json_response(200, body)
+
+    def edit(self, uri: str, text: str, *, later: timedelta = timedelta(minutes=5)) -> dict:
+        """A new version of the record: Bluesky shows an edit only as a new CID, indexed later."""
+        view = next(p for p in self.posts if p["uri"] == uri)
+        old = json.loads(json.dumps(view))
+        view["record"]["text"] = text
+        view["cid"] = "bafyreie" + hashlib.sha256((view["cid"] + text).encode()).hexdigest()[:52]
+        indexed = datetime.fromisoformat(view["indexedAt"].replace("Z", "+00:00")) + later
+        view["indexedAt"] = iso(indexed)
+        return old
+
+    def serve_instead(self, uri: str, view: dict) -> None:
+        """Serve another copy of a post (an older one, as a lagging cache would)."""
+        self.posts = [view if p["uri"] == uri else p for p in self.posts]
 
     def delete(self, uri: str) -> None:
         self.posts = [p for p in self.posts if p["uri"] != uri]

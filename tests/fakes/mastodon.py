@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,7 @@ class FakeMastodon(FakeServer):
         self.require_auth = require_auth  # the access token this instance insists on
         self.timeline: list[tuple[int, dict, bytes]] = []  # (local id, status, its JSON)
         self.remaining = 300
+        self.stuck_prev = False  # misbehave: a `prev` link that does not move, so the same page comes again
 
     def add(self, origin_status: dict) -> dict:
         """Receive a status (from any origin) and give it this instance's next local id."""
@@ -145,6 +147,8 @@ class FakeMastodon(FakeServer):
         local_id = (int(created.timestamp() * 1000) << 16) + next(self._ids) % 65536
         s["id"] = str(local_id)
         for m in s.get("media_attachments") or []:  # media is served here, never from the internet
+            if m.get("url") is None:
+                continue  # remote media this instance has not fetched: Mastodon sends a null url
             path = "/system/" + m["url"].split("/", 3)[3]
             self.files[path] = (png(), "image/png")
             m["url"] = m["preview_url"] = self.url + path
@@ -155,6 +159,14 @@ class FakeMastodon(FakeServer):
             self.timeline.append((local_id, s, json.dumps(s).encode()))
             self.timeline.sort(key=lambda item: item[0])
         return s
+
+    def add_raw(self, body: bytes, *, tags: tuple[str, ...] = ("AspireNotToExclude",)) -> int:
+        """Serve `body` as one status of the tag timeline, whatever it holds (a malformed status)."""
+        local_id = (int(time.time() * 1000) << 16) + next(self._ids) % 65536
+        with self.lock:
+            self.timeline.append((local_id, {"tags": [{"name": t.lower()} for t in tags]}, body))
+            self.timeline.sort(key=lambda item: item[0])
+        return local_id
 
     def edit(self, uri: str, new_text: str, *, at: datetime | None = None) -> None:
         self.change(uri, content=f"<p>{new_text}</p>", edited_at=iso(at or datetime.now(timezone.utc)))
@@ -236,7 +248,8 @@ class FakeMastodon(FakeServer):
             extra = {"limit": q["limit"]} if "limit" in q else {}
             headers["Link"] = (
                 f'<{base}?{urlencode({**extra, "max_id": page[-1][0]})}>; rel="next", '
-                f'<{base}?{urlencode({**extra, "min_id": page[0][0]})}>; rel="prev"'
+                f'<{base}?{urlencode({**extra, "min_id": q.get("min_id", 0) if self.stuck_prev else page[0][0]})}>;'
+                ' rel="prev"'
             )
         body = b"[" + b",".join(body for _, body in page) + b"]"
         return Response(200, body, headers)

@@ -21,7 +21,9 @@ class Fault:
     kinds: 429 (with Retry-After: `retry_after` seconds, or an HTTP date when
     `http_date`), 500/502/503, 401, 403, 404, timeout (answers after `delay` seconds),
     truncated (Content-Length larger than the body), malformed (invalid JSON with 200),
-    html (an HTML error page with 200), reset (connection closed with no answer).
+    html (an HTML error page with 200), reset (connection closed with no answer),
+    trickle (headers at once, then the body one byte every `delay` seconds, bounded by
+    `trickle_seconds` so the fake stops by itself), redirect (302 to `location`).
     """
 
     kind: str
@@ -30,6 +32,8 @@ class Fault:
     retry_after: float = 1
     http_date: bool = False
     delay: float = 5.0
+    trickle_seconds: float = 20.0
+    location: str = ""
 
 
 @dataclass
@@ -184,6 +188,24 @@ class FakeServer:
             handler.close_connection = True
             handler.connection.close()
             return True
+        if kind == "trickle":
+            body = b"x" * 100_000
+            handler.send_response(200)
+            handler.send_header("Content-Type", "image/png")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            ends = time.monotonic() + fault.trickle_seconds
+            try:
+                for byte in body:
+                    if time.monotonic() > ends:
+                        break
+                    handler.wfile.write(bytes([byte]))
+                    handler.wfile.flush()
+                    time.sleep(fault.delay)
+            except OSError:
+                pass  # the client gave up: what the test wants
+            handler.close_connection = True
+            return True
         if kind == "429":
             retry_after = (
                 formatdate(time.time() + fault.retry_after, usegmt=True)
@@ -193,6 +215,8 @@ class FakeServer:
         elif kind in ("500", "502", "503"):
             response = Response(int(kind), b"<html><body><h1>We're sorry, but something went wrong.</h1></body></html>",
                                 content_type="text/html; charset=utf-8")
+        elif kind == "redirect":
+            response = Response(302, b"", {"Location": fault.location})
         elif kind == "401":
             response = json_response(401, {"error": "This API requires an authenticated user"})
         elif kind == "403":
