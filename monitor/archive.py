@@ -32,6 +32,37 @@ class ArchiveError(Exception):
     """The archive cannot be used; the message names the file and what to do."""
 
 
+APPLICATION_ID = 0x434D4F4E  # "CMON" in PRAGMA application_id: this file is a campaign-monitor archive
+
+
+def _ours(path: Path) -> None:
+    """Refuse, before anything is written to it, a file that is not an archive of ours.
+
+    Checked before the archive's own connection opens: switching a foreign database to
+    WAL, or adding our tables to someone's sqlite-utils database, would change a file
+    that is not ours.
+    Ours: an empty file, one marked with our application id, or an archive from before
+    the mark (no id, but our migrations recorded).
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    # Read through SQLite only, never with open(): closing any other descriptor of the file
+    # drops every POSIX lock this process holds on it, the live connections' included.
+    # A plain connection that only reads changes nothing: no journal mode, no table, no write.
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        recorded = "_sqlite_migrations" in tables and conn.execute(
+            "SELECT count(*) FROM _sqlite_migrations WHERE migration_set = ?", [migrations.name]).fetchone()[0]
+    finally:
+        conn.close()
+    if app_id == APPLICATION_ID or (app_id == 0 and (recorded or not tables)):
+        return
+    raise ArchiveError(f"{path}: is a SQLite database but not a campaign-monitor archive "
+                       f"(application id {app_id:#x}, {len(tables)} tables); point [campaign] archive at a new file")
+
+
 def open_archive(path: str | Path) -> Database:
     """Open (creating and migrating if need be) the archive at `path`.
 
@@ -42,6 +73,7 @@ def open_archive(path: str | Path) -> Database:
     if not path.parent.exists():
         raise ArchiveError(f"{path}: folder {path.parent} does not exist")
     try:
+        _ours(path)
         conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -65,14 +97,10 @@ def _migrate(db: Database, path: Path) -> None:
             f"{path}: written by a newer campaign-monitor (schema version {version}, this "
             f"version {__version__} knows up to {len(MIGRATION_NAMES)}); upgrade campaign-monitor"
         )
+    if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     if not migrations.pending(db):
         return
-    tables = set(db.table_names())
-    if tables and "_sqlite_migrations" not in tables:
-        raise ArchiveError(
-            f"{path}: is a SQLite database but not a campaign-monitor archive; "
-            "point [campaign] archive at a new file"
-        )
     migrations.apply(db)
     db.execute(f"PRAGMA user_version = {len(MIGRATION_NAMES)}")
 

@@ -242,8 +242,8 @@ def run(config_path: Path) -> None:
     from monitor.scheduler import Daemon, setup_logging
 
     config = load_config(config_path)
+    setup_logging(config)  # a log file that cannot be opened fails here, before any archive is made
     open_archive(config.archive).close()  # create or upgrade it, or fail here, before the daemon starts
-    setup_logging(config)
     sys.exit(Daemon(config).run())  # a busy archive is an ArchiveError: one line, exit 2
 
 

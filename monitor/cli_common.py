@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import functools
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -29,16 +31,42 @@ def config_option(fn: Callable) -> Callable:
     )(fn)
 
 
+def _archive_name(kwargs: dict[str, Any]) -> str:
+    """The archive the command was working on, for a message about it."""
+    try:
+        from monitor.config import load_config
+
+        return str(load_config(kwargs["config_path"]).archive)
+    except (KeyError, ConfigError):
+        return "the archive"
+
+
 def user_errors(fn: Callable) -> Callable:
-    """Config and archive problems end in one line on stderr and exit code 2."""
+    """Config, archive, disk and file problems end in one line on stderr and exit code 2.
+
+    What the user can fix (a damaged or full disk, a folder that cannot be written) is
+    named with its file and what to do, never shown as a traceback.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except (ConfigError, ArchiveError) as e:
-            click.echo(f"Error: {e}", err=True)
-            sys.exit(EXIT_USAGE)
+            message = str(e)
+        except sqlite3.DatabaseError as e:
+            name = _archive_name(kwargs)
+            disk = any(word in str(e) for word in ("full", "disk I/O"))
+            hint = ("the disk may be full or failing: free some space, then run the command again (every "
+                    "transaction that did not complete was rolled back)" if disk else
+                    "check it with 'sqlite3 FILE \"PRAGMA integrity_check\"' and restore it from a backup")
+            message = f"{name}: {e}; {hint}"
+        except OSError as e:
+            where = e.filename or _archive_name(kwargs)
+            message = f"{where}: {e.strerror or e}" + (" (no space left: free some, then run it again)"
+                                                        if e.errno in (errno.ENOSPC, errno.EFBIG) else "")
+        click.echo(f"Error: {message}", err=True)
+        sys.exit(EXIT_USAGE)
 
     return wrapper
 

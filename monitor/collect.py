@@ -9,6 +9,7 @@ source, or a later page of the same one, fails.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, TypeVar
@@ -177,9 +178,14 @@ def run_collection(
     for job in jobs:
         outcomes[job.source] = SourceOutcome(job.platform, job.source)
 
+    broken: list[sqlite3.DatabaseError] = []  # the archive itself failed (a full disk, a damaged file)
+
     def work(job: SourceJob) -> None:
         try:
             _collect_source(job, writer, outcomes[job.source], progress, stop, config.http.max_requests)
+        except sqlite3.DatabaseError as e:  # no source can be stored: stop them all, say it once
+            broken.append(e)
+            stop.set()
         except Exception as e:  # a bug must not take the other sources down with it
             log.exception("%s %s: internal error", job.platform, job.source)
             outcomes[job.source].errors.append(f"{job.source}: internal error: {e!r}")
@@ -194,7 +200,7 @@ def run_collection(
         for thread in threads:
             while thread.is_alive():
                 thread.join(0.2)
-        status = run_status(list(outcomes.values()), stop.is_set())
+        status = "failed" if broken else run_status(list(outcomes.values()), stop.is_set())
     except BaseException:
         stop.set()
         status = "interrupted"
@@ -209,6 +215,8 @@ def run_collection(
                     error="; ".join(o.errors) or o.skipped,
                 )
             finish_run(db, run_id, status)
+    if broken:
+        raise broken[0]  # every page stored before it is kept; the command says what happened in one line
     return list(outcomes.values())
 
 

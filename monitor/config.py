@@ -84,6 +84,7 @@ class ReportConfig:
     smtp_starttls: bool = True
     smtp_user: str = ""
     allow_plaintext_auth: bool = False  # send the SMTP password without TLS: only on a trusted local relay
+    link_posts: bool = False  # with show_authors = false, post links (which name their authors) are left out
 
 
 @dataclass(frozen=True)

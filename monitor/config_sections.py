@@ -138,6 +138,9 @@ def schedule_section(doc: dict, where: str, path: Path) -> ScheduleConfig:
         log_file = Path(table["log_file"])
         if not log_file.is_absolute():
             log_file = path.resolve().parent / log_file
+        if not log_file.parent.is_dir():
+            raise ConfigError(f"{where}: [schedule] log_file {table['log_file']!r}: folder {log_file.parent} does "
+                              "not exist (create it, or name a file in an existing folder)")
     return ScheduleConfig(
         **durations, report_day=report[0], report_time=report[1], timezone=zone, log_file=log_file,
     )
@@ -163,6 +166,7 @@ def report_section(doc: dict, where: str, path: Path) -> ReportConfig:
             "smtp_starttls": (bool, "true or false"),
             "smtp_user": (str, "a user name (the password comes from SMTP_PASSWORD)"),
             "allow_plaintext_auth": (bool, "true or false (send the password without TLS)"),
+            "link_posts": (bool, "true or false (show post links, which name their authors)"),
         },
         where,
         required=False,
@@ -184,6 +188,7 @@ def report_section(doc: dict, where: str, path: Path) -> ReportConfig:
         smtp_starttls=table.get("smtp_starttls", default.smtp_starttls),
         smtp_user=table.get("smtp_user", ""),
         allow_plaintext_auth=table.get("allow_plaintext_auth", False),
+        link_posts=table.get("link_posts", False),
     )
 
 

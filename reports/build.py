@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from monitor.config import Config
 from reports.metrics import Metrics, compute
 from reports.period import Period
-from reports.pseudonym import load_key
+from reports.pseudonym import disclosure
 
 
 @dataclass
@@ -28,9 +28,9 @@ def build_report(config: Config, db: Database, period: Period, out: Path | None 
     from reports.register import register
     from reports.render import render_html, render_markdown
 
-    key = None if config.report.show_authors else load_key(config.report.key_file)
     accepted = register(db, config, "accepted", *period.utc_bounds)
-    metrics = compute(db, period, zone=ZoneInfo(config.schedule.timezone), hashtags=config.hashtags, key=key,
+    metrics = compute(db, period, zone=ZoneInfo(config.schedule.timezone), hashtags=config.hashtags,
+                      shown=disclosure(config),
                       testimonies=accepted[["date", "platform", "author", "text", "link", "consent"]])
     html_text = render_html(metrics, config.name)
     markdown = render_markdown(metrics, config.name)

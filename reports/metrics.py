@@ -17,7 +17,7 @@ import pandas as pd
 from sqlite_utils import Database
 
 from reports.period import Period
-from reports.pseudonym import pseudonym
+from reports.pseudonym import Disclosure
 
 DEFINITIONS = {
     "Posts": "distinct posts created in the period that carry a campaign hashtag or match a "
@@ -72,13 +72,12 @@ class Metrics:
 class _Names(dict):
     """Author id -> the name a report shows, computed only for the authors it shows."""
 
-    def __init__(self, handles: dict[int, tuple[str, str]], key: bytes | None):
+    def __init__(self, handles: dict[int, tuple[str, str]], shown: Disclosure):
         super().__init__()
-        self.handles, self.key = handles, key
+        self.handles, self.shown = handles, shown
 
     def __missing__(self, author_id: int) -> str:
-        platform, handle = self.handles[author_id]
-        self[author_id] = name = handle if self.key is None else pseudonym(self.key, platform, handle)
+        self[author_id] = name = self.shown.author(*self.handles[author_id])
         return name
 
 
@@ -154,7 +153,7 @@ def _co_hashtags(db: Database, period: Period, campaign: set[str]) -> pd.DataFra
     return pd.DataFrame(kept, columns=["hashtag", "posts"])
 
 
-def _links(db: Database, period: Period) -> pd.DataFrame:
+def _links(db: Database, period: Period, shown: Disclosure) -> pd.DataFrame:
     """The first web address of each post, cut out and counted in SQL (links to the post itself excluded)."""
     rows = db.execute(
         "WITH t AS (SELECT replace(substr(text, instr(text, 'http'), 300), char(10), ' ') AS rest,"
@@ -166,12 +165,12 @@ def _links(db: Database, period: Period) -> pd.DataFrame:
     counts: Counter[str] = Counter()
     for link, n in rows:
         match = URL_RE.match(link)
-        if match:
+        if match and shown.shared_link(match.group(0)):
             counts[match.group(0).rstrip(".,;:!?")] += n
     return pd.DataFrame(counts.most_common(15), columns=["link", "posts"])
 
 
-def _top_posts(db: Database, period: Period, zone: ZoneInfo, names: dict) -> pd.DataFrame:
+def _top_posts(db: Database, period: Period, zone: ZoneInfo, names: dict, shown: Disclosure) -> pd.DataFrame:
     rows = db.execute(
         f"SELECT platform, author_id, created_at, {ENGAGEMENT_SQL} AS engagement, text, url FROM {VISIBLE_IN_PERIOD}"
         " ORDER BY engagement DESC, created_at LIMIT 10",
@@ -180,7 +179,7 @@ def _top_posts(db: Database, period: Period, zone: ZoneInfo, names: dict) -> pd.
     return pd.DataFrame(
         [{"platform": p, "author": names[a],
           "posted": pd.Timestamp(c).tz_convert(zone).strftime("%Y-%m-%d %H:%M"),
-          "engagement": e, "text": t or "", "url": u or ""} for p, a, c, e, t, u in rows],
+          "engagement": e, "text": shown.text(t), "url": shown.link(u)} for p, a, c, e, t, u in rows],
         columns=["platform", "author", "posted", "engagement", "text", "url"],
     )
 
@@ -213,14 +212,14 @@ def _coverage(db: Database, period: Period) -> tuple[pd.DataFrame, list[str]]:
 
 
 def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str, ...],
-            key: bytes | None, testimonies: pd.DataFrame | None = None) -> Metrics:
-    """Everything the report shows; `key` None means handles are shown as they are."""
+            shown: Disclosure, testimonies: pd.DataFrame | None = None) -> Metrics:
+    """Everything the report shows, authors and links as `shown` allows."""
     agg = _aggregates(db, period, zone)
     before = _aggregates(db, period.previous(), zone)
     first_seen = _first_seen(db, period)
     start, _ = period.utc_bounds
     new_ids = {a for a, first in first_seen.items() if first >= start}
-    names = _Names(dict(zip(agg.authors["author_id"], zip(agg.authors["platform"], agg.authors["author"]))), key)
+    names = _Names(dict(zip(agg.authors["author_id"], zip(agg.authors["platform"], agg.authors["author"]))), shown)
 
     now, prev = _totals(agg), _totals(before)
     prev_first = _first_seen(db, period.previous()) if len(before.authors) else {}
@@ -246,6 +245,7 @@ def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str
     participants.insert(0, "participant", [names[a] for a in participants.pop("author_id")])
 
     coverage, notes = _coverage(db, period)
+    notes += shown.notes
     unchecked = db.execute(
         "SELECT count(*) FROM posts p LEFT JOIN testimonies t ON t.post_id = p.id WHERE p.created_at >= ?"
         " AND p.created_at < ? AND p.deleted_at IS NULL AND t.post_id IS NULL", list(period.utc_bounds)).fetchone()[0]
@@ -256,10 +256,10 @@ def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str
     tables = {
         "daily_volume": daily.reset_index(),
         "sources": sources,
-        "top_posts": _top_posts(db, period, zone, names),
+        "top_posts": _top_posts(db, period, zone, names, shown),
         "top_participants": participants,
         "co_hashtags": _co_hashtags(db, period, {t.lower() for t in hashtags}),
-        "links": _links(db, period),
+        "links": _links(db, period, shown),
         "coverage": coverage,
         "headlines": pd.DataFrame([{"metric": h.name, "value": h.value, "previous period": h.previous,
                                     "change %": None if h.change is None else round(h.change, 1)} for h in headlines]),

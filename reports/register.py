@@ -17,7 +17,7 @@ from sqlite_utils import Database
 from monitor.config import Config
 from reports.cells import plain, spreadsheet_frame
 from reports.export import write_atomic, write_workbook
-from reports.pseudonym import load_key, pseudonym
+from reports.pseudonym import disclosure
 
 COLUMNS = ["id", "text", "link", "platform", "date", "author", "status", "consent", "notes",
            "media_sha256", "score", "reasons"]
@@ -25,7 +25,7 @@ COLUMNS = ["id", "text", "link", "platform", "date", "author", "status", "consen
 
 def register(db: Database, config: Config, status: str = "accepted", since: str | None = None,
              until: str | None = None) -> pd.DataFrame:
-    key = None if config.report.show_authors else load_key(config.report.key_file)
+    shown = disclosure(config)  # what the register may reveal of authors: the reports' rule
     where, params = ["v.testimony_status = ?"], [status]
     if since and until:
         where.append("v.created_at >= ? AND v.created_at < ?")
@@ -39,8 +39,8 @@ def register(db: Database, config: Config, status: str = "accepted", since: str 
         params,
     )
     records = [
-        {"id": r["id"], "text": r["text"], "link": r["url"], "platform": r["platform"], "date": r["created_at"][:10],
-         "author": r["author"] if key is None else pseudonym(key, r["platform"], r["author"]),
+        {"id": r["id"], "text": shown.text(r["text"]), "link": shown.link(r["url"]), "platform": r["platform"],
+         "date": r["created_at"][:10], "author": shown.author(r["platform"], r["author"]),
          "status": r["status"], "consent": r["consent"], "notes": r["note"] or "", "media_sha256": r["media"] or "",
          "score": r["score"], "reasons": "; ".join(sorted({h["kind"].replace("_", " ")
                                                            for h in json.loads(r["reasons"] or "[]")}))}

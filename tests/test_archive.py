@@ -85,6 +85,63 @@ def test_other_sqlite_database_is_refused_and_left_untouched(tmp_path):
     assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")] == ["things"]
 
 
+def _digest(path):
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_foreign_sqlite_file_is_refused_before_its_journal_mode_changes(tmp_path):
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE things (id INTEGER)")
+    conn.commit()
+    conn.close()
+    before = _digest(path)
+    with pytest.raises(ArchiveError, match="not a campaign-monitor archive"):
+        open_archive(path)
+    assert _digest(path) == before and not (tmp_path / "other.db-wal").exists()
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+def test_a_foreign_sqlite_utils_database_gets_none_of_our_tables(tmp_path):
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
+
+    path = tmp_path / "theirs.db"
+    theirs = Migrations("someone_else")
+
+    @theirs()
+    def m001(db):
+        db["notes"].create({"id": int}, pk="id")
+
+    db = Database(path)
+    theirs.apply(db)
+    db.close()
+    before = _digest(path)
+    with pytest.raises(ArchiveError, match="not a campaign-monitor archive"):
+        open_archive(path)
+    assert _digest(path) == before
+
+
+def test_a_new_archive_is_marked_as_ours_and_an_unmarked_one_of_ours_is_marked_when_opened(tmp_path):
+    path = tmp_path / "archive.db"
+    open_archive(path).close()
+    assert sqlite3.connect(path).execute("PRAGMA application_id").fetchone()[0] == archive.APPLICATION_ID
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA application_id = 0")  # as archives written before the mark are
+    conn.commit()
+    conn.close()
+    open_archive(path).close()
+    assert sqlite3.connect(path).execute("PRAGMA application_id").fetchone()[0] == archive.APPLICATION_ID
+
+
+def test_an_empty_file_becomes_an_archive(tmp_path):
+    path = tmp_path / "archive.db"
+    path.touch()
+    assert "posts" in open_archive(path).table_names()
+
+
 def test_page_and_its_cursor_are_written_together(db):
     run = start_run(db, "test")
     save_page(db, page(3, cursor="2"), run)

@@ -124,3 +124,38 @@ def test_a_picture_without_a_face_raises_no_flag(fake_mastodon, config_for, run_
     assert run_cli("collect", "-c", str(config_for(fake_mastodon))).exit_code == 0
     assert rows(tmp_path, "SELECT flagged FROM testimonies") == [{"flagged": 0}]
     assert rows(tmp_path, "SELECT faces FROM media_files") == [{"faces": 0}]
+
+
+MENTIONING = (STORY + " Thanks to @ben_h@other.example for the idea, see "
+              '<a href="https://other.example/@ben_h">https://other.example/@ben_h</a>')
+
+
+@pytest.fixture
+def pseudonymised(fake_mastodon, config_for, run_cli, tmp_path, smtp_inbox):
+    """A story by ms_okafor that mentions and links another account, accepted, with the report mailed."""
+    port, messages = smtp_inbox
+
+    def collect(extra: str = "") -> tuple[Path, list]:
+        config = config_for(fake_mastodon, extra="\n[report]\nshow_authors = false\n" + extra + smtp_section(port))
+        assert run_cli("collect", "-c", str(config)).exit_code == 0
+        [post] = rows(tmp_path, "SELECT id FROM posts")
+        run_cli("testimonies", "accept", "-c", str(config), str(post["id"]), "--consent", "granted")
+        return config, messages
+
+    fake_mastodon.add(status("fake.social", 1, text=MENTIONING, username="ms_okafor", likes=20))
+    return collect
+
+
+def test_a_pseudonymised_output_names_no_account_anywhere(pseudonymised, run_cli, tmp_path):
+    config, messages = pseudonymised()
+    outputs = _every_output(run_cli, config, tmp_path, messages)
+    leaks = {(name, handle) for name, text in outputs.items() for handle in ("ms_okafor", "ben_h") if handle in text}
+    assert leaks == set()
+    assert "participant-" in outputs["register-accepted.csv"] and "Thanks to @…" in outputs["register-accepted.csv"]
+
+
+def test_post_links_come_back_with_link_posts_and_the_output_says_what_they_reveal(pseudonymised, run_cli, tmp_path):
+    config, messages = pseudonymised("link_posts = true\n")
+    outputs = _every_output(run_cli, config, tmp_path, messages)
+    assert "https://fake.social/@ms_okafor/1" in outputs["report.html"]
+    assert "a link names the account that wrote the post" in outputs["report.md"]
