@@ -140,12 +140,20 @@ def _first_seen(db: Database, period: Period) -> dict[int, str]:
 # Everything below that reads what posts *say* reads `visible_posts` (migration m007), the one
 # rule for what outputs may show: no deleted post, no post not yet checked for safeguarding,
 # no flagged post a reviewer has not accepted, and a redaction instead of the original.
-VISIBLE_IN_PERIOD = "visible_posts v WHERE v.created_at >= ? AND v.created_at < ?"
+def visible_in_period(scan: bool, join: str = "") -> str:
+    """FROM and WHERE for the visible posts of a period (parameters: its UTC bounds).
+
+    Through the created_at index for a short period; for one that holds much of the
+    archive, `+` keeps SQLite off that index, so posts are read in rowid order, one
+    sequential pass, instead of a random read a post (8 s against 0.7 s for a year of 1M).
+    """
+    column = "+v.created_at" if scan else "v.created_at"
+    return f"visible_posts v{join} WHERE {column} >= ? AND {column} < ?"
 
 
-def _co_hashtags(db: Database, period: Period, campaign: set[str]) -> pd.DataFrame:
+def _co_hashtags(db: Database, period: Period, campaign: set[str], scan: bool) -> pd.DataFrame:
     rows = db.execute(
-        f"SELECT j.value, count(*) FROM {VISIBLE_IN_PERIOD.replace(' WHERE', ', json_each(v.hashtags) j WHERE')}"
+        f"SELECT j.value, count(*) FROM {visible_in_period(scan, ', json_each(v.hashtags) j')}"
         " GROUP BY j.value ORDER BY count(*) DESC LIMIT 60",
         list(period.utc_bounds),
     ).fetchall()
@@ -153,11 +161,11 @@ def _co_hashtags(db: Database, period: Period, campaign: set[str]) -> pd.DataFra
     return pd.DataFrame(kept, columns=["hashtag", "posts"])
 
 
-def _links(db: Database, period: Period, shown: Disclosure) -> pd.DataFrame:
+def _links(db: Database, period: Period, shown: Disclosure, scan: bool) -> pd.DataFrame:
     """The first web address of each post, cut out and counted in SQL (links to the post itself excluded)."""
     rows = db.execute(
         "WITH t AS (SELECT replace(substr(text, instr(text, 'http'), 300), char(10), ' ') AS rest,"
-        f" url FROM {VISIBLE_IN_PERIOD} AND instr(text, 'http') > 0)"
+        f" url FROM {visible_in_period(scan)} AND instr(text, 'http') > 0)"
         " SELECT CASE WHEN instr(rest, ' ') > 0 THEN substr(rest, 1, instr(rest, ' ') - 1) ELSE rest END AS link,"
         " count(*) FROM t WHERE url IS NULL OR rest NOT LIKE url || '%' GROUP BY link ORDER BY count(*) DESC LIMIT 60",
         list(period.utc_bounds),
@@ -170,9 +178,11 @@ def _links(db: Database, period: Period, shown: Disclosure) -> pd.DataFrame:
     return pd.DataFrame(counts.most_common(15), columns=["link", "posts"])
 
 
-def _top_posts(db: Database, period: Period, zone: ZoneInfo, names: dict, shown: Disclosure) -> pd.DataFrame:
+def _top_posts(db: Database, period: Period, zone: ZoneInfo, names: dict, shown: Disclosure,
+               scan: bool) -> pd.DataFrame:
     rows = db.execute(
-        f"SELECT platform, author_id, created_at, {ENGAGEMENT_SQL} AS engagement, text, url FROM {VISIBLE_IN_PERIOD}"
+        f"SELECT platform, author_id, created_at, {ENGAGEMENT_SQL} AS engagement, text, url"
+        f" FROM {visible_in_period(scan)}"
         " ORDER BY engagement DESC, created_at LIMIT 10",
         list(period.utc_bounds),
     ).fetchall()
@@ -246,9 +256,11 @@ def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str
 
     coverage, notes = _coverage(db, period)
     notes += shown.notes
+    scan = now["Posts"] > 0.2 * (db.execute("SELECT max(rowid) FROM posts").fetchone()[0] or 0)
+    at = "+p.created_at" if scan else "p.created_at"
     unchecked = db.execute(
-        "SELECT count(*) FROM posts p LEFT JOIN testimonies t ON t.post_id = p.id WHERE p.created_at >= ?"
-        " AND p.created_at < ? AND p.deleted_at IS NULL AND t.post_id IS NULL", list(period.utc_bounds)).fetchone()[0]
+        f"SELECT count(*) FROM posts p LEFT JOIN testimonies t ON t.post_id = p.id WHERE {at} >= ?"
+        f" AND {at} < ? AND p.deleted_at IS NULL AND t.post_id IS NULL", list(period.utc_bounds)).fetchone()[0]
     if unchecked:
         notes.append(f"{unchecked} posts of this period are not yet checked for safeguarding: they are counted, but "
                      "none is quoted and their links and hashtags are left out (run 'campaign-monitor testimonies "
@@ -256,18 +268,18 @@ def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str
     tables = {
         "daily_volume": daily.reset_index(),
         "sources": sources,
-        "top_posts": _top_posts(db, period, zone, names, shown),
+        "top_posts": _top_posts(db, period, zone, names, shown, scan),
         "top_participants": participants,
-        "co_hashtags": _co_hashtags(db, period, {t.lower() for t in hashtags}),
-        "links": _links(db, period, shown),
+        "co_hashtags": _co_hashtags(db, period, {t.lower() for t in hashtags}, scan),
+        "links": _links(db, period, shown, scan),
         "coverage": coverage,
         "headlines": pd.DataFrame([{"metric": h.name, "value": h.value, "previous period": h.previous,
                                     "change %": None if h.change is None else round(h.change, 1)} for h in headlines]),
     }
     tables["testimonies"] = testimonies if testimonies is not None else pd.DataFrame(
         columns=["date", "platform", "author", "text", "link", "consent"])
-    counts = dict(db.execute(f"SELECT testimony_status, count(*) FROM {VISIBLE_IN_PERIOD} GROUP BY testimony_status",
-                             list(period.utc_bounds)).fetchall())
+    counts = dict(db.execute(f"SELECT testimony_status, count(*) FROM {visible_in_period(scan)}"
+                             " GROUP BY testimony_status", list(period.utc_bounds)).fetchall())
     return Metrics(period, headlines, tables, daily, daily_engagement, len(new_ids),
                    len(first_seen) - len(new_ids), notes,
                    {"candidates": counts.get("candidate", 0), "accepted": counts.get("accepted", 0)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import openpyxl
 import pytest
@@ -98,3 +99,39 @@ def test_markdown_escapes_markup_and_html_without_entities():
 
 def test_a_100_kb_post_fits_an_excel_cell():
     assert len(spreadsheet("x" * 100_000)) == 32_767 and json.dumps(spreadsheet("x" * 100_000))
+
+
+HOSTILE_POSTS = [
+    "Nurture\x00 group\x0b kept\x1b[2J him in school \x7f",
+    "Our nurture room \ud800 kept her in class",
+    '=HYPERLINK("http://x.example","click") +SUM(A1) -2 @cmd',
+    '<script>alert(1)</script><img src=x onerror=alert(2)> **bold** [a](javascript:alert(3)) &amp; &quot;',
+    "مجموعة الرعاية أبقت ابني في المدرسة \u202eevil\u202c 💜👩‍🏫🏫",
+    "As a parent, the nurture group kept my son in school. " + "He is thriving now. " * 5_000,
+]
+
+
+def test_a_hostile_content_fixture_runs_through_every_output_with_no_exception(fake_mastodon, config_for, run_cli,
+                                                                                 tmp_path, smtp_inbox):
+    from tests.conftest import rows, smtp_section
+    from tests.fakes.mastodon import status
+    from tests.test_visibility import _every_output
+
+    port, messages = smtp_inbox
+    for n, text in enumerate(HOSTILE_POSTS, start=1):
+        fake_mastodon.add(status("fake.social", n, text=text.replace("<", "&lt;") if "<script" in text else text,
+                                 likes=n))
+    config = config_for(fake_mastodon, extra="\n[report]\n" + smtp_section(port))
+    result = run_cli("collect", "-c", str(config))
+    assert result.exit_code == 0, result.output
+    for post in rows(tmp_path, "SELECT id FROM posts"):
+        assert run_cli("testimonies", "accept", "-c", str(config), str(post["id"])).exit_code == 0
+    outputs = _every_output(run_cli, config, tmp_path, messages)
+    for name, text in outputs.items():
+        assert "\x00" not in text and "\x1b" not in text and "\ud800" not in text, name
+    for name in ("report.html", "report.md", "e-mail"):  # markup formats: the tags are escaped, inert text
+        assert not re.search(r"(?<!\\)<(script|img)", outputs[name]), name
+    assert "'=HYPERLINK" in outputs["register-accepted.csv"] and '\n=HYPERLINK' not in outputs["register-accepted.csv"]
+    assert "💜" in outputs["report.html"] and "مجموعة" in outputs["register-accepted.jsonl"]
+    listed = run_cli("testimonies", "list", "-c", str(config))
+    assert listed.exit_code == 0 and "\x1b" not in listed.output
