@@ -222,6 +222,8 @@ def search_pages(
         walk: dict[str, bool] = {}
         for since, until in windows(start, now, cfg.window_hours):
             yield from _window(conn, stream, tag, since, until, describe, on_retry, walk)
+            if walk.get("stuck"):
+                return  # a later window's end would move the cursor past the one left unfinished
     except SourceError as e:
         e.fetches = conn.recorder.drain()
         raise
@@ -251,7 +253,9 @@ def _window(conn: Connection, stream: str, tag: str | None, since: datetime, unt
         done = not page_cursor or not views
         if page_cursor in cursors and not done:
             # the server sent a page cursor it sent before: following it would page forever
-            warnings.append(f"{describe}: the search repeated its page cursor {page_cursor!r}; stopped walking")
+            warnings.append(f"{describe}: the search repeated its page cursor {page_cursor!r}; stopped walking "
+                            "(the cursor stays before this window, which is asked again next run)")
+            walk["stuck"] = True
             yield Page(PLATFORM, conn.source, stream, posts, conn.recorder.drain(), None, warnings, rejects)
             return
         cursors.add(page_cursor)

@@ -238,3 +238,15 @@ def test_an_edit_seen_as_a_new_cid_is_stored_as_a_version(fake_bluesky, tmp_path
     fake_bluesky.serve_instead(view["uri"], older)  # a lagging copy of the old record
     assert run_cli("refresh", "-c", str(cfg)).exit_code == 0
     assert rows(tmp_path, "SELECT text, version FROM posts")[0]["version"] == 2
+
+
+def test_a_search_that_repeats_its_page_cursor_stops_and_keeps_the_stream_cursor_before_it(fake_bluesky, tmp_path,
+                                                                                           run_cli):
+    for n in range(300):
+        fake_bluesky.add(post_view(n % 40, handle=f"p{n}.bsky.social") | {"uri": f"at://did:plc:r{n}/app.bsky.feed.post/{n}"})
+    fake_bluesky.repeat_cursor = True
+    assert run_cli("collect", "-c", str(config(tmp_path, fake_bluesky, window_hours=744))).exit_code == 0
+    assert len(searches(fake_bluesky)) == 2
+    assert rows(tmp_path, "SELECT * FROM cursors") == []
+    [run] = rows(tmp_path, "SELECT warnings FROM source_runs WHERE platform = 'bluesky'")
+    assert "repeated its page cursor" in run["warnings"]

@@ -77,6 +77,7 @@ class FakeBluesky(FakeServer):
         self.appview = appview  # an AppView serves app.bsky.* but creates no sessions
         # the reference AppView's searchPosts: ignores tag, since, until and sort; matches q case-sensitively
         self.reference_search = reference_search
+        self.repeat_cursor = False  # misbehave: every page names the same next cursor
         self.did = "did:plc:campaignmonitortestacct0"
         self.posts: list[dict] = []
         self.valid_access: set[str] = set()
@@ -177,7 +178,7 @@ class FakeBluesky(FakeServer):
         page = found[start : start + limit]
         body: dict[str, Any] = {"posts": page, "hitsTotal": len(found)}
         if start + limit < len(found):
-            body["cursor"] = str(start + limit)
+            body["cursor"] = "25" if self.repeat_cursor else str(start + limit)
         return json_response(200, body)
 
     def edit(self, uri: str, text: str, *, later: timedelta = timedelta(minutes=5)) -> dict:
