@@ -152,7 +152,24 @@ def connect(instance_url: str, token: str | None, policy: HttpPolicy) -> Connect
         version_check_mode="none",
         user_agent=f"campaign-monitor/{__version__}",
     )
+    _skip_feed_check(client)
     return Connection(instance_url, source, client, recorder)
+
+
+# What Mastodon.py reads of an instance before a tag timeline: whether hashtag feeds are open.
+ASSUME_OPEN_FEEDS = {"configuration": {"timelines_access": {"hashtag_feeds": {"local": "public", "remote": "public"}}}}
+
+
+def _skip_feed_check(client: Mastodon) -> None:
+    """Spare the `GET /api/v2/instance/` Mastodon.py sends before every first timeline page.
+
+    It asks only to warn when hashtag feeds need a login, and the collector learns that
+    from the timeline's own 401 (with the variable to set), so the answer is never used:
+    an idle collect then costs one request per instance and hashtag. Mastodon.py keeps the
+    answer in a private cache, seeded here; should a release rename it, the request simply
+    comes back (a test counts the requests of an idle collect).
+    """
+    setattr(client, "_Mastodon__instance_v2_cache", ASSUME_OPEN_FEEDS)
 
 
 def fetch_pages(

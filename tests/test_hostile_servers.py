@@ -64,7 +64,7 @@ def test_a_source_stops_at_the_request_cap_and_the_next_run_goes_on(fake_mastodo
     seed(fake_mastodon, 100)
     config = config_for(fake_mastodon, extra="max_requests = 2\n")  # appended to [http]
     assert run_cli("collect", "-c", str(config)).exit_code == 0
-    assert count_posts(tmp_path) == 40  # the instance request and one page of 40
+    assert count_posts(tmp_path) == 80  # two pages of 40
     [run] = rows(tmp_path, "SELECT warnings FROM source_runs")
     assert "stopped after 2 requests ([http] max_requests)" in run["warnings"]
     for _ in range(3):

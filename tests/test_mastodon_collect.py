@@ -225,3 +225,13 @@ def test_instance_answering_garbage_is_named_after_its_retries(fake_mastodon, co
     assert result.exit_code == 1
     assert "gave up after 4 tries: malformed response" in result.output
     assert count_posts(tmp_path) == 2
+
+
+def test_an_idle_collect_sends_one_request_per_instance_and_hashtag(fake_mastodon, config_for, run_cli):
+    seed(fake_mastodon, 3)
+    config = config_for(fake_mastodon, hashtags=("AspireNotToExclude", "NurtureGroups"))
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    before = len(fake_mastodon.requests)
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    sent = [r.path for r in fake_mastodon.requests[before:]]
+    assert sorted(sent) == ["/api/v1/timelines/tag/AspireNotToExclude", "/api/v1/timelines/tag/NurtureGroups"]
