@@ -14,6 +14,8 @@ import logging
 import os
 import tempfile
 import time
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urljoin
@@ -30,6 +32,10 @@ from monitor.netguard import Guard, Refused, source_origins
 
 log = logging.getLogger("campaign_monitor.media")
 MAX_ATTEMPTS = 5
+# A URL that failed waits longer before each new try, across runs (seconds, by tries so
+# far), and gets two tries within a run: a dead host costs seconds a run, not half a minute.
+RETRY_AFTER = (0, 300, 1800, 7200, 43200)
+TRIES_PER_RUN = 2
 
 
 class TooLarge(Exception):
@@ -49,6 +55,12 @@ def _pending(db: Database) -> list[tuple[int, str, str]]:
     done = {(pid, url) for pid, url in db.execute(
         "SELECT post_id, source_url FROM media_files WHERE status IN ('stored', 'too_large', 'refused')"
         " OR attempts >= ?", [MAX_ATTEMPTS])}
+    now = datetime.now(timezone.utc)
+    for pid, url, attempts, fetched_at in db.execute(
+            "SELECT post_id, source_url, attempts, fetched_at FROM media_files WHERE status = 'failed'"):
+        wait = RETRY_AFTER[min(attempts, len(RETRY_AFTER) - 1)]
+        if fetched_at and datetime.fromisoformat(fetched_at) + timedelta(seconds=wait) > now:
+            done.add((pid, url))  # failed lately: its turn comes on a later run
     # an attachment may come with no URL (Mastodon: remote media not fetched yet): skipped, never a crash
     return [(pid, m["url"], m.get("type") or "file") for pid, media in rows for m in json.loads(media or "[]")
             if isinstance(m, dict) and isinstance(m.get("url"), str)
@@ -159,7 +171,8 @@ def fetch_media(db: Database, config: Config) -> dict[str, int]:
             got = http.call(
                 lambda: _download(session, url, root, config.testimonies.media_max_bytes, config.http.timeout,
                                   config.testimonies.media_deadline, guard),
-                policy=config.http, recorder=recorder, describe=f"media {url}",
+                policy=replace(config.http, max_attempts=min(config.http.max_attempts, TRIES_PER_RUN)),
+                recorder=recorder, describe=f"media {url}",
                 transport_errors=(requests.RequestException, OSError), on_retry=log.info)
             if isinstance(got, Refused):
                 status, error = "refused", str(got)  # never asked again

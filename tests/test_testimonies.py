@@ -91,8 +91,30 @@ def test_failed_download_is_retried_on_a_later_run_and_never_blocks_collection(f
     assert run_cli("collect", "-c", str(config)).exit_code == 0
     assert rows(tmp_path, "SELECT status, attempts FROM media_files")[0] == {"status": "failed", "attempts": 1}
     fake_mastodon.faults.clear()
+    assert run_cli("collect", "-c", str(config)).exit_code == 0  # too soon: a failed URL waits before its next try
+    assert rows(tmp_path, "SELECT status, attempts FROM media_files")[0] == {"status": "failed", "attempts": 1}
+    _backdate_media(tmp_path, minutes=6)
     assert run_cli("collect", "-c", str(config)).exit_code == 0
     assert rows(tmp_path, "SELECT status, attempts FROM media_files")[0] == {"status": "stored", "attempts": 2}
+
+
+def _backdate_media(tmp_path, minutes: int) -> None:
+    import sqlite3
+    from datetime import datetime, timedelta, timezone
+
+    conn = sqlite3.connect(tmp_path / "archive.db")
+    conn.execute("UPDATE media_files SET fetched_at = ?",
+                 [(datetime.now(timezone.utc) - timedelta(minutes=minutes)).isoformat()])
+    conn.commit()
+    conn.close()
+
+
+def test_a_dead_media_url_costs_two_tries_a_run(fake_mastodon, config_for, run_cli, tmp_path):
+    s = fake_mastodon.add(status("fake.social", 1, text=STORY, media=True))
+    path = s["media_attachments"][0]["url"].split(fake_mastodon.url)[1]
+    fake_mastodon.fail("500", path=path, times=100)
+    assert run_cli("collect", "-c", str(config_for(fake_mastodon))).exit_code == 0
+    assert len(fake_mastodon.requests_to(path)) == 2
 
 
 def test_files_over_the_size_cap_are_recorded_not_stored(fake_mastodon, config_for, run_cli, tmp_path):
