@@ -4,8 +4,8 @@ A real `campaign-monitor collect` process is killed at least 200 times in all wh
 pulls a long hashtag timeline from the fake instance. After every kill the archive must
 pass `PRAGMA integrity_check` and hold every status up to its cursor; a final rerun must
 complete the archive with every status exactly once. The same harness run against a
-deliberately broken writer (cursor committed before the posts) must find the damage,
-which shows the test can fail.
+deliberately broken writer (cursor committed before the posts), crashed at the exact
+point between its two commits, must be found damaged, which shows the check can fail.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ import pytest
 from tests.conftest import write_config
 from tests.fakes.mastodon import FakeMastodon, lean_status
 
-pytestmark = pytest.mark.slow  # minutes of SIGKILLs: `pytest -m slow`, run by CI
-
 KILLS = 200
 STATUSES = 800
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,8 +45,36 @@ archive.save_page = save_page
 """
 
 
-def start(config: Path, broken: bool) -> subprocess.Popen:
-    code = (BROKEN_WRITER if broken else "") + RUN_CLI
+# A crash injected at the exact point that matters: right after the fifth commit a collect's
+# pages make. The broken writer commits twice a page, so that is its third page's cursor,
+# before its posts; the real writer commits once a page, whole.
+CRASH_AFTER_FIRST_COMMIT = """
+import os, signal
+from monitor import archive
+_commits, _real_transaction = [0], archive.write_transaction
+from contextlib import contextmanager
+@contextmanager
+def _crashing_transaction(db):
+    with _real_transaction(db):
+        yield
+    if _is_page[0]:
+        _commits[0] += 1
+        if _commits[0] == 5:
+            os.kill(os.getpid(), signal.SIGKILL)
+archive.write_transaction = _crashing_transaction
+_is_page, _save = [False], archive.save_page
+def _watched(db, page, run_id):
+    _is_page[0] = True
+    try:
+        return _save(db, page, run_id)
+    finally:
+        _is_page[0] = False
+archive.save_page = _watched
+"""
+
+
+def start(config: Path, broken: bool, prelude: str = "") -> subprocess.Popen:
+    code = (BROKEN_WRITER if broken else "") + prelude + RUN_CLI
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-c", code, "collect", "--quiet", "-c", str(config)],
@@ -169,6 +195,7 @@ def kill_repeatedly(tmp_path: Path, kills: int, broken: bool, stop_on_violation:
     return sum(r[0] for r in results), [p for r in results for p in r[1]]
 
 
+@pytest.mark.slow  # minutes of SIGKILLs: `pytest -m slow`, run by CI
 @pytest.mark.timeout(600)
 def test_sigkill_at_random_moments_never_leaves_a_cursor_ahead_of_its_posts(tmp_path):
     done, problems = kill_repeatedly(tmp_path, KILLS, broken=False, stop_on_violation=False)
@@ -176,9 +203,22 @@ def test_sigkill_at_random_moments_never_leaves_a_cursor_ahead_of_its_posts(tmp_
     assert problems == []
 
 
-@pytest.mark.timeout(600)
-def test_crash_test_catches_a_writer_that_commits_the_cursor_first(tmp_path):
-    # The window between the broken writer's two commits is ~2.5% of an ingest: about
-    # one kill in 40 lands in it, so allow many kills but stop at the first catch.
-    done, problems = kill_repeatedly(tmp_path, 3 * KILLS, broken=True, stop_on_violation=True)
-    assert problems, f"{done} kills found nothing wrong with a broken writer"
+def _crash_at_the_exact_point(tmp_path: Path, broken: bool) -> list[str]:
+    with FakeMastodon("crash.example") as server:
+        served = {}
+        for n in range(200):
+            s = server.add(lean_status("crash.example", n))
+            served[s["uri"]] = s["id"]
+        config = write_config(tmp_path / "campaign.toml", [server.url])
+        process = start(config, broken, CRASH_AFTER_FIRST_COMMIT)
+        assert process.wait(60) == -signal.SIGKILL
+    return violations(tmp_path / "archive.db", served)
+
+
+def test_the_check_catches_a_writer_that_commits_the_cursor_before_the_posts(tmp_path):
+    # the negative control, deterministic: the crash lands between the broken writer's two commits
+    assert _crash_at_the_exact_point(tmp_path, broken=True)
+
+
+def test_the_same_crash_leaves_the_real_writers_archive_whole(tmp_path):
+    assert _crash_at_the_exact_point(tmp_path, broken=False) == []
