@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from monitor.archive import ArchiveError
-from monitor.config import DEFAULT_CONFIG_NAME, ConfigError
+from monitor.config import DEFAULT_CONFIG_NAME, ConfigError, load_config
 
 EXIT_FAILED_SOURCES = 1
 EXIT_USAGE = 2
@@ -34,8 +34,6 @@ def config_option(fn: Callable) -> Callable:
 def _archive_name(kwargs: dict[str, Any]) -> str:
     """The archive the command was working on, for a message about it."""
     try:
-        from monitor.config import load_config
-
         return str(load_config(kwargs["config_path"]).archive)
     except (KeyError, ConfigError):
         return "the archive"

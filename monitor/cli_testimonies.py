@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from monitor.archive import open_archive
 from monitor.cli_common import config_option, user_errors
 from monitor.config import load_config
+from monitor import testimonies as review  # the review actions; this module is their command line
 from monitor.testimonies import CONSENT, ORDERS, STATUSES, ReviewError
 from reports.cells import terminal
 
@@ -44,11 +45,10 @@ def _scoring_progress() -> Progress:
 
 
 def _score(db, config, *, rescore: bool = False) -> int:
-    from monitor.testimonies import score_posts
 
     with _scoring_progress() as progress:
         task = progress.add_task("scoring posts", total=None)
-        return score_posts(db, config, rescore=rescore,
+        return review.score_posts(db, config, rescore=rescore,
                            progress=lambda done, total: progress.update(task, completed=done, total=total))
 
 
@@ -61,11 +61,10 @@ def _score(db, config, *, rescore: bool = False) -> int:
 @user_errors
 def list_(config_path: Path, status: str | None, order: str, as_json: bool) -> None:
     """List testimonies, highest score first (or most uncertain first)."""
-    from monitor.testimonies import listing
 
     config, db = _db(config_path)
     _score(db, config)
-    for row in listing(db, status, order, config.testimonies.threshold):
+    for row in review.listing(db, status, order, config.testimonies.threshold):
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
@@ -80,15 +79,14 @@ def list_(config_path: Path, status: str | None, order: str, as_json: bool) -> N
 @user_errors
 def show(config_path: Path, post_id: int) -> None:
     """Everything about one testimony: text, reasons, flags, decisions, media."""
-    from monitor.testimonies import details, explain
 
     _, db = _db(config_path)
     try:
-        row = details(db, post_id)
+        row = review.details(db, post_id)
     except ReviewError as e:
         _fail(e)
     text = row["display_text"] or row["text"] or ""
-    why, flags = explain(text, row["reasons"], row["flag_reasons"])
+    why, flags = review.explain(text, row["reasons"], row["flag_reasons"])
     click.echo(f"#{post_id}  {row['status']}  consent {row['consent']}\n{row['url']}\n")
     click.echo(terminal(text, keep_lines=True) + ("\n(redacted by a reviewer)" if row["display_text"] else "") + "\n")
     click.echo(f"Model probability: {row['score']:.2f} (model {row['model_version'] or 'not scored yet'})")
@@ -110,11 +108,10 @@ def _decision(status: str):
     @by_option
     @user_errors
     def command(config_path: Path, post_id: int, note: str | None, by: str | None, consent: str | None = None) -> None:
-        from monitor.testimonies import decide
 
         _, db = _db(config_path)
         try:
-            row = decide(db, post_id, status, by=by, note=note, consent=consent)
+            row = review.decide(db, post_id, status, by=by, note=note, consent=consent)
         except ReviewError as e:
             _fail(e)
         click.echo(f"#{post_id} {row['status']} by {row['decided_by']} (consent {row['consent']})")
@@ -135,12 +132,10 @@ testimonies.command("reject", help="Reject a testimony.")(_decision("rejected"))
 @user_errors
 def redact(config_path: Path, post_id: int, text: str, by: str | None) -> None:
     """Replace what outputs show (a child's name, a school); the original stays only in the raw payload."""
-    from monitor.testimonies import current_model
-    from monitor.testimonies import redact as do_redact
 
     config, db = _db(config_path)
     try:
-        do_redact(db, post_id, text, current_model(db, config), config, by=by)
+        review.redact(db, post_id, text, review.current_model(db, config), config, by=by)
     except ReviewError as e:
         _fail(e)
     click.echo(f"#{post_id} redacted")
@@ -170,17 +165,15 @@ def export(config_path: Path, fmt: str, out: Path | None, status: str) -> None:
 @user_errors
 def retrain(config_path: Path) -> None:
     """Train the model again on the corpus and every reviewer decision, then rescore with it."""
-    from monitor.testimonies import model_path
-    from monitor.testimonies import retrain as do_retrain
 
     config, db = _db(config_path)
     err = Console(stderr=True)
     with err.status("training", spinner="dots") if err.is_terminal else nullcontext():
-        model = do_retrain(db, config)
+        model = review.retrain(db, config)
     cv = model.cv
     click.echo(f"model {model.version}: {model.corpus['size']} labelled posts ({model.corpus['from_reviewers']} from "
                f"reviewers); {cv.get('folds')}-fold cross-validation: precision {cv.get('precision')}, "
-               f"recall {cv.get('recall')}, F1 {cv.get('f1')}; saved to {model_path(config)}")
+               f"recall {cv.get('recall')}, F1 {cv.get('f1')}; saved to {review.model_path(config)}")
     click.echo(f"rescored {_score(db, config)} posts")
 
 
