@@ -38,8 +38,25 @@ RETRY_AFTER = (0, 300, 1800, 7200, 43200)
 TRIES_PER_RUN = 2
 
 
-class TooLarge(Exception):
-    """Returned, not raised, through the fault policy: a size is not a fault to retry."""
+class NotStored(Exception):
+    """A download that ended without a file. Returned, not raised, through the fault policy:
+    none of these is a fault to retry now; `status` is what `media_files` records."""
+
+    status = "failed"
+
+
+class TooLarge(NotStored):
+    status = "too_large"
+
+
+class TooSlow(NotStored):
+    """The total deadline passed: a server trickling bytes must not hold collection (tried on a later run)."""
+
+
+class Declined(NotStored):
+    """The guard refused the URL or a redirect: never asked again."""
+
+    status = "refused"
 
 
 def store_root(config: Config) -> Path:
@@ -67,16 +84,14 @@ def _pending(db: Database) -> list[tuple[int, str, str]]:
             and m["url"].startswith(("http://", "https://")) and (pid, m["url"]) not in done]
 
 
-class TooSlow(TooLarge):
-    """The download's total deadline passed: a server trickling bytes must not hold collection."""
-
-
 def _download(session: requests.Session, url: str, root: Path, cap: int, timeout: float, deadline: float,
               guard: Guard):
     try:
         return _save(session, url, root, cap, timeout, deadline, guard)
-    except (TooLarge, Refused) as e:
+    except NotStored as e:
         return e
+    except Refused as e:
+        return Declined(str(e))
 
 
 MAX_REDIRECTS = 5
@@ -174,13 +189,10 @@ def fetch_media(db: Database, config: Config) -> dict[str, int]:
                 policy=replace(config.http, max_attempts=min(config.http.max_attempts, TRIES_PER_RUN)),
                 recorder=recorder, describe=f"media {url}",
                 transport_errors=(requests.RequestException, OSError), on_retry=log.info)
-            if isinstance(got, Refused):
-                status, error = "refused", str(got)  # never asked again
-                log.warning("media of post %s: %s", post_id, got)
-            elif isinstance(got, TooSlow):
-                error = str(got)  # failed: tried again on a later run, up to MAX_ATTEMPTS
-            elif isinstance(got, TooLarge):
-                status, error = "too_large", str(got)
+            if isinstance(got, NotStored):
+                status, error = got.status, str(got)
+                if isinstance(got, Declined):
+                    log.warning("media of post %s: %s", post_id, got)
             else:
                 sha, mime, size, stored = got
                 status, path = "stored", str(stored.relative_to(root.parent))

@@ -63,10 +63,15 @@ def training_set(db: Database, config: Config) -> tuple[list[dict[str, Any]], li
     return corpus, list(labelled), list(labelled.values()), len(decided), last
 
 
+def _inputs(config: Config, corpus: list[dict[str, Any]]) -> dict[str, str]:
+    """What the config's model depends on besides reviewers' decisions (see `testimony_model.inputs_of`)."""
+    return testimony_model.inputs_of(corpus, compile_signals(config.testimonies.signals), config.testimonies.threshold)
+
+
 def retrain(db: Database, config: Config, progress: Callable[[str], None] | None = None) -> Model:
     corpus, texts, labels, from_reviewers, last = training_set(db, config)
     signals = compile_signals(config.testimonies.signals)
-    inputs = testimony_model.inputs_of(corpus, signals, config.testimonies.threshold)
+    inputs = _inputs(config, corpus)
     shipped = testimony_model.shipped_model()
     if not from_reviewers and shipped is not None and shipped.inputs == inputs:
         model = shipped  # the same inputs give the same model: no need to spend seconds training it again
@@ -88,9 +93,7 @@ def current_model(db: Database, config: Config) -> Model:
     model = testimony_model.load(model_path(config))
     if model is None:
         return retrain(db, config)
-    corpus = testimony_model.shipped_corpus(config.testimonies.corpus)
-    if model.inputs != testimony_model.inputs_of(corpus, compile_signals(config.testimonies.signals),
-                                                 config.testimonies.threshold):
+    if model.inputs != _inputs(config, testimony_model.shipped_corpus(config.testimonies.corpus)):
         return retrain(db, config)
     every = config.testimonies.retrain_after
     if every:
