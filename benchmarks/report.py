@@ -79,7 +79,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 sys.path.insert(0, sys.argv[1])
 from monitor.archive import open_archive
-from monitor.config import load_config
+from monitor.core.config import load_config
 from reports.build import build_report
 from reports.period import between
 config = load_config(sys.argv[2])

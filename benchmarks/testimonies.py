@@ -68,8 +68,10 @@ def main() -> None:
     if args.score_with:
         return score_with(args.score_with, args.posts, args.training_peak)
 
-    from monitor import safeguarding, testimony_model
-    from monitor.testimony_signals import DEFAULT_SIGNALS, DEFAULT_THRESHOLD, compile_signals
+    from monitor.testimonies import safeguarding
+
+    from monitor.testimonies import model as testimony_model
+    from monitor.testimonies.signals import DEFAULT_SIGNALS, DEFAULT_THRESHOLD, compile_signals
 
     signals = compile_signals(DEFAULT_SIGNALS)
     corpus = testimony_model.shipped_corpus()
@@ -115,8 +117,9 @@ def score_with(path: Path, count: int, parent_peak_mb: float = 0.0) -> None:
     """Load a saved model as a collecting process does, then score `count` posts."""
     base_rss = rss_mb()
     started = time.perf_counter()
-    from monitor import safeguarding, testimony_model
-    from monitor.testimony_signals import DEFAULT_SIGNALS, compile_signals
+    from monitor.testimonies import safeguarding
+    from monitor.testimonies import model as testimony_model
+    from monitor.testimonies.signals import DEFAULT_SIGNALS, compile_signals
 
     model = testimony_model.load(path)
     signals = compile_signals(DEFAULT_SIGNALS)

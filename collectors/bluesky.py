@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
-from collectors.base import TRANSFORM_ERRORS, Author, Page, Post, RefreshBatch, SourceError, env_pair, transform_each
-from monitor import http
-from monitor.clock import to_utc_iso
-from monitor.config import BlueskyConfig, HttpPolicy
+from collectors.base import TRANSFORM_ERRORS, env_pair, transform_each
+
+from monitor.core.records import Author, Page, Post, RefreshBatch, SourceError
+from monitor.core import http
+from monitor.core.clock import to_utc_iso
+from monitor.core.config import BlueskyConfig, HttpPolicy
 
 PLATFORM = "bluesky"
 HANDLE_ENV, PASSWORD_ENV = "BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"

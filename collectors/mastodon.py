@@ -23,11 +23,14 @@ import requests
 from mastodon import Mastodon, MastodonNetworkError
 from mastodon.errors import MastodonWarning
 
-from collectors.base import Author, Page, Post, RefreshBatch, SourceError, transform_each
+from collectors.base import transform_each
+
+from monitor.core.records import Author, Page, Post, RefreshBatch, SourceError
 from collectors.html_text import html_to_text
-from monitor import __version__, http
-from monitor.clock import to_utc_iso
-from monitor.config import HttpPolicy
+from monitor import __version__
+from monitor.core import http
+from monitor.core.clock import to_utc_iso
+from monitor.core.config import HttpPolicy
 
 PLATFORM = "mastodon"
 log = logging.getLogger("campaign_monitor.mastodon")

@@ -19,10 +19,13 @@ from typing import Any, Callable, Iterator
 
 import requests
 
-from collectors.base import TRANSFORM_ERRORS, Author, Page, Post, RefreshBatch, SourceError, env_pair, transform_each
-from monitor import __version__, http
-from monitor.clock import to_utc_iso
-from monitor.config import HttpPolicy, RedditConfig
+from collectors.base import TRANSFORM_ERRORS, env_pair, transform_each
+
+from monitor.core.records import Author, Page, Post, RefreshBatch, SourceError
+from monitor import __version__
+from monitor.core import http
+from monitor.core.clock import to_utc_iso
+from monitor.core.config import HttpPolicy, RedditConfig
 
 PLATFORM = "reddit"
 ID_ENV, SECRET_ENV = "REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET"

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from monitor.config import Config
+from monitor.core.config import Config
 from reports.metrics import Metrics, compute
 from reports.period import Period
 from reports.pseudonym import disclosure

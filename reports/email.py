@@ -7,7 +7,7 @@ import smtplib
 from email.message import EmailMessage
 from pathlib import Path
 
-from monitor.config import ReportConfig
+from monitor.core.config import ReportConfig
 
 PASSWORD_ENV = "SMTP_PASSWORD"
 

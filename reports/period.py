@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from monitor.clock import to_utc_iso
+from monitor.core.clock import to_utc_iso
 
 
 @dataclass(frozen=True)

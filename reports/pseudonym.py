@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.config import Config
+from monitor.core.config import Config
 
 # an account named in text: @alice, @alice@mastodon.social, @alice.bsky.social
 MENTION = re.compile(r"(?<![\w@/])@[\w](?:[\w.-]*\w)?(?:@[\w-]+(?:\.[\w-]+)+)?")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from sqlite_utils import Database
 
-from monitor.config import Config
+from monitor.core.config import Config
 from reports.cells import plain, spreadsheet_frame
 from reports.export import write_atomic, write_workbook
 from reports.metrics import in_period

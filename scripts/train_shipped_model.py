@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor import testimony_model  # noqa: E402
-from monitor.testimony_signals import DEFAULT_SIGNALS, DEFAULT_THRESHOLD, compile_signals  # noqa: E402
+from monitor.testimonies.signals import DEFAULT_SIGNALS, DEFAULT_THRESHOLD, compile_signals  # noqa: E402
 
 OUT = ROOT / "monitor" / "data" / "testimony_model.json"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from collectors.base import Author, Fetch, Page, Post
+from monitor.core.records import Author, Fetch, Page, Post
 from monitor.archive import (
     finish_run,
     open_archive,
@@ -13,8 +13,8 @@ from monitor.archive import (
     start_run,
     write_transaction,
 )
-from monitor.config import load_config
-from monitor.testimonies import score_posts
+from monitor.core.config import load_config
+from monitor.testimonies.scoring import score_posts
 
 XSS = ('<script>document.body.setAttribute("data-xss","script")</script>'
        '<img src=x onerror="document.body.setAttribute(\'data-xss\',\'img\')"> Nurture group story')

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from monitor import http
+from monitor.core import http
 from tests.conftest import bluesky_section, reddit_section, write_config
 from tests.fakes.bluesky import post_view
 from tests.fakes.mastodon import seed

@@ -6,10 +6,10 @@ import sqlite3
 
 import pytest
 
-from collectors.base import Author, Fetch, Page, Post
-from monitor import archive
+from monitor.core.records import Author, Fetch, Page, Post
+from monitor.archive import db as archive
 from monitor.archive import ArchiveError, open_archive, save_page, start_run
-from monitor.migrations import MIGRATION_NAMES
+from monitor.archive.migrations import MIGRATION_NAMES
 
 
 def page(n: int, *, cursor: str | None = None, key_prefix: str = "https://fake.social/s/") -> Page:
@@ -41,7 +41,7 @@ def test_reopening_an_archive_applies_no_migration_twice(tmp_path, db):
 
 
 def test_older_archive_is_upgraded(tmp_path, monkeypatch):
-    from monitor import migrations
+    from monitor.archive import migrations
 
     path = tmp_path / "archive.db"
     open_archive(path).close()

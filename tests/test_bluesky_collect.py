@@ -154,7 +154,7 @@ def test_session_expired_by_the_server_is_renewed(fake_bluesky, tmp_path, run_cl
 def test_rate_limit_waits_for_the_reset_time(fake_bluesky, tmp_path, run_cli, monkeypatch):
     import time
 
-    from monitor import http
+    from monitor.core import http
     from tests.fakes.server import json_response
 
     waits = []
@@ -178,7 +178,7 @@ def test_rate_limit_waits_for_the_reset_time(fake_bluesky, tmp_path, run_cli, mo
 
 
 def test_server_errors_and_malformed_json_are_retried(fake_bluesky, tmp_path, run_cli, monkeypatch):
-    from monitor import http
+    from monitor.core import http
 
     monkeypatch.setattr(http, "_sleep", lambda s: None)
     for n in range(10):

@@ -125,7 +125,7 @@ def test_collect_on_a_terminal_shows_progress_and_its_table(fake_mastodon, confi
 
 
 def test_a_second_collect_on_a_busy_archive_says_so_at_once_and_exits_2(fake_mastodon, config_for, run_cli, tmp_path):
-    from monitor.lock import ArchiveLock
+    from monitor.archive.lock import ArchiveLock
 
     config = config_for(fake_mastodon)
     assert run_cli("collect", "-c", str(config)).exit_code == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.config import DEFAULT_CONFIG, ConfigError, load_config
+from monitor.core.config import DEFAULT_CONFIG, ConfigError, load_config
 
 
 def write(tmp_path, text):

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_CLI = "import sys; from monitor.cli import main; sys.argv[0] = 'campaign-monitor'; main()"
 # The same writer with its two steps in the wrong order and in two transactions.
 BROKEN_WRITER = """
-from monitor import archive
+from monitor.archive import db as archive
 def save_page(db, page, run_id):
     with archive.write_transaction(db):
         fetch_id = archive._insert_fetches(db, page.fetches, run_id)
@@ -50,7 +50,7 @@ archive.save_page = save_page
 # before its posts; the real writer commits once a page, whole.
 CRASH_AFTER_FIRST_COMMIT = """
 import os, signal
-from monitor import archive
+from monitor.archive import db as archive
 _commits, _real_transaction = [0], archive.write_transaction
 from contextlib import contextmanager
 @contextmanager

@@ -8,7 +8,7 @@ from email.utils import formatdate
 
 import pytest
 
-from monitor import http
+from monitor.core import http
 from tests.conftest import count_posts
 from tests.fakes.mastodon import seed
 

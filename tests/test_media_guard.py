@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.netguard import Guard, Refused, is_public
+from monitor.core.netguard import Guard, Refused, is_public
 from tests.conftest import rows
 from tests.fakes.files import png
 from tests.fakes.mastodon import FakeMastodon, status

@@ -132,7 +132,7 @@ def test_expired_token_is_renewed_without_losing_the_run(fake_reddit, tmp_path, 
 
 
 def test_rate_limited_search_waits_and_completes(fake_reddit, tmp_path, run_cli, monkeypatch):
-    from monitor import http
+    from monitor.core import http
 
     waits = []
     monkeypatch.setattr(http, "_sleep", waits.append)
@@ -145,7 +145,7 @@ def test_rate_limited_search_waits_and_completes(fake_reddit, tmp_path, run_cli,
 
 
 def test_malformed_listing_is_retried(fake_reddit, tmp_path, run_cli, monkeypatch):
-    from monitor import http
+    from monitor.core import http
 
     monkeypatch.setattr(http, "_sleep", lambda s: None)
     fake_reddit.add(submission(1))
@@ -168,7 +168,7 @@ def test_collect_platform_option_collects_one_platform(fake_reddit, fake_mastodo
 
 
 def test_server_error_is_retried_and_the_run_completes(fake_reddit, tmp_path, run_cli, monkeypatch):
-    from monitor import http
+    from monitor.core import http
 
     monkeypatch.setattr(http, "_sleep", lambda s: None)
     for n in range(3):

@@ -265,8 +265,8 @@ def test_daemon_left_running_with_faults_holds_every_served_post_once(
 
 
 def test_weekly_report_job_writes_the_last_full_week(fake_mastodon, tmp_path):
-    from monitor.config import load_config
-    from monitor.scheduler import Daemon
+    from monitor.core.config import load_config
+    from monitor.pipeline.scheduler import Daemon
 
     seed(fake_mastodon, 3)
     config = load_config(config_with_schedule(tmp_path, [fake_mastodon]))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.safeguarding import identifying_details
-from monitor.testimony_model import shipped_corpus
+from monitor.testimonies.safeguarding import identifying_details
+from monitor.testimonies.model import shipped_corpus
 
 HOLDOUT = Path(__file__).parent / "data" / "safeguarding_holdout.jsonl"
 

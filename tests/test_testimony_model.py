@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.testimony_model import featurize, inputs_of, load, shipped_corpus, shipped_model, train
-from monitor.testimony_signals import DEFAULT_SIGNALS, compile_signals
+from monitor.testimonies.model import featurize, inputs_of, load, shipped_corpus, shipped_model, train
+from monitor.testimonies.signals import DEFAULT_SIGNALS, compile_signals
 from tests.conftest import rows
 from tests.fakes.mastodon import status
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from monitor.archive import ArchiveError
-from monitor.config import DEFAULT_CONFIG_NAME, ConfigError, load_config
+from monitor.core.config import DEFAULT_CONFIG_NAME, ConfigError, load_config
 
 EXIT_FAILED_SOURCES = 1
 EXIT_USAGE = 2

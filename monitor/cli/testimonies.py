@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from monitor.archive import open_archive
-from monitor.cli_common import config_option, user_errors
-from monitor.config import load_config
-from monitor import testimonies as review  # the review actions; this module is their command line
-from monitor.testimonies import CONSENT, ORDERS, STATUSES, ReviewError
+from monitor.cli.common import config_option, user_errors
+from monitor.core.config import load_config
+from monitor.testimonies import scoring as review  # the review actions; this module is their command line
+from monitor.testimonies.scoring import CONSENT, ORDERS, STATUSES, ReviewError
 from reports.cells import terminal
 
 by_option = click.option("--by", help="Who decides (default: your user name).")

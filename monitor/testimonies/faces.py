@@ -19,7 +19,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from monitor.archive import write_transaction
-from monitor.config import Config
+from monitor.core.config import Config
 
 FACE_LABEL = "face in image: check whether a child is shown"
 MAX_SIDE = 1600  # larger pictures are scaled down first: faces stay findable, time stays bounded

@@ -27,8 +27,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from monitor.clock import utc_now
-from monitor.testimony_signals import Signals, find_signals, rule_features
+from monitor.core.clock import utc_now
+from monitor.testimonies.signals import Signals, find_signals, rule_features
 
 FORMAT = 1
 EMBEDDING = "wordllama l2_supercat 256"

@@ -16,20 +16,20 @@ from rich.table import Table
 
 from monitor import __version__
 from monitor.archive import ArchiveError, open_archive
-from monitor.lock import ArchiveLock
-from monitor.cli_common import (
+from monitor.archive.lock import ArchiveLock
+from monitor.cli.common import (
     EXIT_FAILED_SOURCES,
     EXIT_USAGE,
     config_option,
     user_errors,
 )
-from monitor.config import (
+from monitor.core.config import (
     DEFAULT_CONFIG,
     PLATFORMS,
     ConfigError,
     load_config,
 )
-from monitor.testimonies import after_collection as _after_collection
+from monitor.testimonies.scoring import after_collection as _after_collection
 
 
 @click.group()
@@ -85,7 +85,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 @user_errors
 def collect(config_path: Path, platforms: tuple[str, ...], quiet: bool) -> None:
     """Fetch every new post with the campaign's hashtags into the archive."""
-    from monitor.collect import progress_bar, run_collection
+    from monitor.pipeline.collect import progress_bar, run_collection
 
     config = load_config(config_path)
     selected = list(platforms) or config.platforms
@@ -123,7 +123,7 @@ def collect(config_path: Path, platforms: tuple[str, ...], quiet: bool) -> None:
 @user_errors
 def status(config_path: Path, as_json: bool) -> None:
     """Show what the archive holds, per platform and source, and where each cursor is."""
-    from monitor.status import archive_status
+    from monitor.archive.status import archive_status
 
     config = load_config(config_path)
     if not config.archive.exists():
@@ -188,7 +188,7 @@ def _minute(timestamp: str | None) -> str:
 @user_errors
 def refresh(config_path: Path) -> None:
     """Re-read recent posts: engagement snapshots, edits as versions, deletions as tombstones."""
-    from monitor.refresh import run_refresh
+    from monitor.pipeline.refresh import run_refresh
 
     config = load_config(config_path)
     db = open_archive(config.archive)
@@ -239,7 +239,7 @@ def report(config_path: Path, since, until, out: Path | None, email: bool) -> No
 @user_errors
 def run(config_path: Path) -> None:
     """Run unattended: collect each platform on its schedule until SIGTERM or Ctrl-C."""
-    from monitor.scheduler import Daemon, setup_logging
+    from monitor.pipeline.scheduler import Daemon, setup_logging
 
     config = load_config(config_path)
     setup_logging(config)  # a log file that cannot be opened fails here, before any archive is made
@@ -247,7 +247,7 @@ def run(config_path: Path) -> None:
     sys.exit(Daemon(config).run())  # a busy archive is an ArchiveError: one line, exit 2
 
 
-from monitor.cli_testimonies import testimonies  # noqa: E402 - registered on the group below
+from monitor.cli.testimonies import testimonies  # noqa: E402 - registered on the group below
 
 cli.add_command(testimonies)
 

@@ -1,6 +1,6 @@
 """The optional sections of `campaign.toml`: [reddit], [bluesky] and [schedule].
 
-Kept apart from `monitor.config` only for size; `load_config` is still the one reader.
+Kept apart from `monitor.core.config` only for size; `load_config` is still the one reader.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from monitor.config import (
+from monitor.core.config import (
     BlueskyConfig,
     ConfigError,
     RedditConfig,
@@ -193,7 +193,7 @@ def report_section(doc: dict, where: str, path: Path) -> ReportConfig:
 
 
 def testimonies_section(doc: dict, where: str, path: Path) -> TestimonyConfig:
-    from monitor.testimony_signals import DEFAULT_SIGNALS, DEFAULT_THRESHOLD
+    from monitor.testimonies.signals import DEFAULT_SIGNALS, DEFAULT_THRESHOLD
 
     kinds = {k: (list, "a list of phrases (regular expressions)") for k in DEFAULT_SIGNALS}
     table = _section(doc, "testimonies", {

@@ -17,7 +17,7 @@ import socket
 from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
-from monitor.config import Config
+from monitor.core.config import Config
 
 Resolver = Callable[[str, int], Iterable[str]]
 

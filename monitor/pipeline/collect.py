@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from collectors.base import Page, SourceError
+from monitor.core.records import Page, SourceError
 from monitor.archive import (
     Writer,
     finish_run,
@@ -25,7 +25,7 @@ from monitor.archive import (
     record_source_result,
     start_run,
 )
-from monitor.config import Config
+from monitor.core.config import Config
 
 log = logging.getLogger("campaign_monitor.collect")
 T = TypeVar("T")

@@ -14,11 +14,11 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator
 
-from collectors.base import RefreshBatch, SourceError
+from monitor.core.records import RefreshBatch, SourceError
 from monitor.archive import finish_run, record_source_result, save_refresh, start_run
-from monitor.clock import to_utc_iso
-from monitor.collect import SourceOutcome, collapse, run_status
-from monitor.config import Config
+from monitor.core.clock import to_utc_iso
+from monitor.pipeline.collect import SourceOutcome, collapse, run_status
+from monitor.core.config import Config
 
 log = logging.getLogger("campaign_monitor.refresh")
 
@@ -101,7 +101,7 @@ def run_refresh(config: Config, db, *, stop: threading.Event | None = None,
                     outcome.errors.append(str(e))
                 if stop.is_set():
                     break
-        from monitor.media import purge
+        from monitor.pipeline.media import purge
 
         purge(db, config)  # files of posts found deleted go too
         status = run_status(outcomes, stop.is_set())

@@ -17,15 +17,15 @@ from typing import Any, Callable
 
 from sqlite_utils import Database
 
-from monitor import testimony_model
+from monitor.testimonies import model as testimony_model
 from monitor.archive import write_transaction
-from monitor.clock import utc_now
-from monitor.config import Config
-from monitor.faces import check_faces
-from monitor.media import fetch_media
-from monitor.safeguarding import identifying_details
-from monitor.testimony_model import Model
-from monitor.testimony_signals import compile_signals, find_signals
+from monitor.core.clock import utc_now
+from monitor.core.config import Config
+from monitor.testimonies.faces import check_faces
+from monitor.pipeline.media import fetch_media
+from monitor.testimonies.safeguarding import identifying_details
+from monitor.testimonies.model import Model
+from monitor.testimonies.signals import compile_signals, find_signals
 
 STATUSES = ("candidate", "accepted", "rejected")
 CONSENT = ("unknown", "asked", "granted", "refused")

@@ -23,12 +23,13 @@ from urllib.parse import urljoin
 import requests
 from sqlite_utils import Database
 
-from collectors.base import SourceError
-from monitor import __version__, http
+from monitor.core.records import SourceError
+from monitor import __version__
+from monitor.core import http
 from monitor.archive import write_transaction
-from monitor.clock import utc_now
-from monitor.config import Config
-from monitor.netguard import Guard, Refused, source_origins
+from monitor.core.clock import utc_now
+from monitor.core.config import Config
+from monitor.core.netguard import Guard, Refused, source_origins
 
 log = logging.getLogger("campaign_monitor.media")
 MAX_ATTEMPTS = 5

@@ -323,7 +323,7 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{where}: [mastodon] instances lists the same instance twice")
     limit = masto.get("limit", 40)
 
-    from monitor.config_sections import (
+    from monitor.core.sections import (
         bluesky_section,
         reddit_section,
         report_section,

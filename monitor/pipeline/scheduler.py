@@ -23,10 +23,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.archive import open_archive, write_transaction
-from monitor.clock import to_utc_iso, utc_now
-from monitor.config import Config
-from monitor.lock import ArchiveLock
-from monitor.testimonies import after_collection
+from monitor.core.clock import to_utc_iso, utc_now
+from monitor.core.config import Config
+from monitor.archive.lock import ArchiveLock
+from monitor.testimonies.scoring import after_collection
 
 log = logging.getLogger("campaign_monitor.run")
 
@@ -93,7 +93,7 @@ class Daemon:
         return jobs
 
     def collect(self, platform: str) -> tuple[str, str]:
-        from monitor.collect import run_collection, run_status
+        from monitor.pipeline.collect import run_collection, run_status
 
         db = open_archive(self.config.archive)
         try:
@@ -114,8 +114,8 @@ class Daemon:
         return run_status(outcomes, self.stop.is_set()), summary
 
     def refresh(self) -> tuple[str, str]:
-        from monitor.collect import run_status
-        from monitor.refresh import run_refresh
+        from monitor.pipeline.collect import run_status
+        from monitor.pipeline.refresh import run_refresh
 
         db = open_archive(self.config.archive)
         try:

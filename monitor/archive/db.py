@@ -19,11 +19,11 @@ from typing import Iterator
 
 from sqlite_utils import Database
 
-from collectors.base import Fetch, Page, RefreshBatch
+from monitor.core.records import Fetch, Page, RefreshBatch
 from monitor import __version__
-from monitor.clock import utc_now
-from monitor.migrations import MIGRATION_NAMES, migrations
-from monitor.posts import SaveResult, snapshot, storable_json, store_posts, tombstone
+from monitor.core.clock import utc_now
+from monitor.archive.migrations import MIGRATION_NAMES, migrations
+from monitor.archive.posts import SaveResult, snapshot, storable_json, store_posts, tombstone
 
 BUSY_TIMEOUT_MS = 30_000
 

@@ -1,0 +1,1 @@
+"""What the daemon and the commands do with the archive: collect, refresh, fetch media, schedule."""
