@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from monitor.core.records import Post, Reject
+
+T = TypeVar("T")
 
 
 def env_pair(first: str, second: str, environ: dict[str, str] | None = None) -> tuple[str, str] | None:
@@ -40,3 +42,15 @@ def transform_each(items: list[Any], transform: Callable[[Any], "Post"], describ
     return posts, rejects, warnings
 
 
+
+
+def lazy(make: Callable[[], T]) -> Callable[[], T]:
+    """Make a source's client once, in its own thread, on first use; its streams share it."""
+    made: list[T] = []
+
+    def get() -> T:
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return get

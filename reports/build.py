@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from monitor.archive import open_archive
 from monitor.core.config import Config
+from reports.email import build_message, send
+from reports.export import write_report
 from reports.metrics import Metrics, compute
-from reports.period import Period
+from reports.period import Period, last_full_week
 from reports.pseudonym import disclosure
+from reports.register import register
+from reports.render import render_html, render_markdown
 
 
 @dataclass
@@ -23,11 +29,6 @@ class Report:
 
 def build_report(config: Config, db: Database, period: Period, out: Path | None = None,
                  email: bool = False) -> Report:
-    from reports.email import build_message, send
-    from reports.export import write_report
-    from reports.register import register
-    from reports.render import render_html, render_markdown
-
     accepted = register(db, config, "accepted", *period.utc_bounds)
     metrics = compute(db, period, zone=ZoneInfo(config.schedule.timezone), hashtags=config.hashtags,
                       shown=disclosure(config),
@@ -40,3 +41,16 @@ def build_report(config: Config, db: Database, period: Period, out: Path | None 
         subject = f"{config.name}: weekly report, {period.title}"
         send(config.report, build_message(config.report, subject, markdown, html_text, files["xlsx"]))
     return Report(metrics, folder, files)
+
+
+def weekly_report(config: Config) -> str:
+    """The daemon's report job: the last full week, mailed when [report] email_to is set."""
+    zone = ZoneInfo(config.schedule.timezone)
+    period = last_full_week(datetime.now(timezone.utc), zone)
+    db = open_archive(config.archive)
+    try:
+        built = build_report(config, db, period, email=bool(config.report.email_to))
+    finally:
+        db.close()
+    mailed = f", mailed to {len(config.report.email_to)}" if config.report.email_to else ""
+    return f"{built.folder}{mailed}"

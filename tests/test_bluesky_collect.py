@@ -67,7 +67,7 @@ def test_second_run_searches_only_from_the_cursor_with_an_overlap(fake_bluesky, 
 
 
 def test_window_reaching_the_search_cap_records_a_warning(fake_bluesky, tmp_path, run_cli, monkeypatch):
-    import collectors.bluesky as bluesky
+    from collectors.bluesky import client as bluesky
 
     monkeypatch.setattr(bluesky, "SEARCH_CAP", 50)
     fake_bluesky.cap = 50

@@ -70,7 +70,7 @@ def test_second_run_stops_paging_at_the_newest_archived_post(fake_reddit, tmp_pa
 
 def test_reaching_the_listing_cap_records_a_completeness_warning(fake_reddit, tmp_path, run_cli):
     fake_reddit.cap = 120
-    import collectors.reddit as reddit
+    from collectors.reddit import client as reddit
 
     original = reddit.LISTING_CAP
     reddit.LISTING_CAP = 120

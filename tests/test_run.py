@@ -267,9 +267,10 @@ def test_daemon_left_running_with_faults_holds_every_served_post_once(
 def test_weekly_report_job_writes_the_last_full_week(fake_mastodon, tmp_path):
     from monitor.core.config import load_config
     from monitor.pipeline.scheduler import Daemon
+    from reports.build import weekly_report
 
     seed(fake_mastodon, 3)
     config = load_config(config_with_schedule(tmp_path, [fake_mastodon]))
-    status, summary = Daemon(config).report()
+    status, summary = Daemon(config, report=weekly_report).report()
     assert status == "ok"
     assert (Path(summary) / "report.html").exists() and Path(summary).parent == tmp_path / "reports"

@@ -13,6 +13,7 @@ from monitor.archive.db import (
     finish_run,
     get_cursor,
     open_archive,
+    record_job,
     record_source_result,
     save_page,
     save_refresh,
@@ -22,5 +23,5 @@ from monitor.archive.db import (
 
 __all__ = [
     "APPLICATION_ID", "ArchiveError", "Writer", "finish_run", "get_cursor", "open_archive",
-    "record_source_result", "save_page", "save_refresh", "start_run", "write_transaction",
+    "record_job", "record_source_result", "save_page", "save_refresh", "start_run", "write_transaction",
 ]

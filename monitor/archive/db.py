@@ -15,15 +15,21 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from sqlite_utils import Database
 
-from monitor.core.records import Fetch, Page, RefreshBatch
 from monitor import __version__
-from monitor.core.clock import utc_now
 from monitor.archive.migrations import MIGRATION_NAMES, migrations
-from monitor.archive.posts import SaveResult, snapshot, storable_json, store_posts, tombstone
+from monitor.archive.posts import (
+    SaveResult,
+    snapshot,
+    storable_json,
+    store_posts,
+    tombstone,
+)
+from monitor.core.clock import utc_now
+from monitor.core.records import Fetch, Page, RefreshBatch
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -239,3 +245,14 @@ def advance_cursor(db: Database, page: Page, run_id: int) -> None:
         " position = excluded.position, updated_at = excluded.updated_at, run_id = excluded.run_id",
         [page.platform, page.source, page.hashtag.lower(), page.cursor, utc_now(), run_id],
     )
+
+
+def record_job(db: Database, job: str, **values: Any) -> None:
+    """Upsert a daemon job's row in `schedule` (what `status` shows, and what a restart resumes from)."""
+    values = {"job": job, "updated_at": utc_now(), **values}
+    columns = ", ".join(values)
+    marks = ", ".join("?" * len(values))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "job")
+    with write_transaction(db):
+        db.execute(f"INSERT INTO schedule ({columns}) VALUES ({marks}) ON CONFLICT (job) DO UPDATE SET {updates}",
+                   list(values.values()))

@@ -14,8 +14,8 @@ from typing import Iterator
 
 from sqlite_utils import Database
 
-from monitor.core.records import Post
 from monitor.core.clock import utc_now
+from monitor.core.records import Post
 
 COUNTS = ("likes", "reposts", "replies", "quotes")
 SURROGATES = re.compile("[\ud800-\udfff]")

@@ -7,8 +7,10 @@ import logging
 import signal
 import sys
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
@@ -17,19 +19,26 @@ from rich.table import Table
 from monitor import __version__
 from monitor.archive import ArchiveError, open_archive
 from monitor.archive.lock import ArchiveLock
+from monitor.archive.status import archive_status
 from monitor.cli.common import (
     EXIT_FAILED_SOURCES,
     EXIT_USAGE,
     config_option,
     user_errors,
 )
+from monitor.core import platforms as registry
 from monitor.core.config import (
     DEFAULT_CONFIG,
-    PLATFORMS,
     ConfigError,
     load_config,
 )
-from monitor.testimonies.scoring import after_collection as _after_collection
+from monitor.pipeline.collect import progress_bar, run_collection
+from monitor.pipeline.followup import after_collection
+from monitor.pipeline.refresh import run_refresh
+from monitor.pipeline.scheduler import Daemon, setup_logging
+from reports.build import build_report, weekly_report
+from reports.email import EmailError
+from reports.period import between, last_full_week
 
 
 @click.group()
@@ -78,15 +87,13 @@ def _interrupt(signum: int, frame: Any) -> None:
     "--platform",
     "platforms",
     multiple=True,
-    type=click.Choice(list(PLATFORMS)),
+    type=click.Choice(list(registry.registered())),
     help="Collect only this platform (repeatable).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @user_errors
 def collect(config_path: Path, platforms: tuple[str, ...], quiet: bool) -> None:
     """Fetch every new post with the campaign's hashtags into the archive."""
-    from monitor.pipeline.collect import progress_bar, run_collection
-
     config = load_config(config_path)
     selected = list(platforms) or config.platforms
     for platform in selected:
@@ -99,7 +106,7 @@ def collect(config_path: Path, platforms: tuple[str, ...], quiet: bool) -> None:
     try:
         with ArchiveLock(config.archive, "collect"), progress_bar(err) as progress:
             outcomes = run_collection(config, db, platforms=selected, progress=progress, stop=stop)
-            _after_collection(config, db)
+            after_collection(config, db)
     except KeyboardInterrupt:
         click.echo("Interrupted: every page stored so far is kept; run collect again to resume.", err=True)
         sys.exit(130)
@@ -123,8 +130,6 @@ def collect(config_path: Path, platforms: tuple[str, ...], quiet: bool) -> None:
 @user_errors
 def status(config_path: Path, as_json: bool) -> None:
     """Show what the archive holds, per platform and source, and where each cursor is."""
-    from monitor.archive.status import archive_status
-
     config = load_config(config_path)
     if not config.archive.exists():
         raise ArchiveError(f"{config.archive}: no archive yet (run 'campaign-monitor collect')")
@@ -188,8 +193,6 @@ def _minute(timestamp: str | None) -> str:
 @user_errors
 def refresh(config_path: Path) -> None:
     """Re-read recent posts: engagement snapshots, edits as versions, deletions as tombstones."""
-    from monitor.pipeline.refresh import run_refresh
-
     config = load_config(config_path)
     db = open_archive(config.archive)
     outcomes = run_refresh(config, db)
@@ -208,13 +211,6 @@ def refresh(config_path: Path) -> None:
 @user_errors
 def report(config_path: Path, since, until, out: Path | None, email: bool) -> None:
     """Write the report for the last full week (Mon-Sun), or for --since/--until."""
-    from datetime import datetime, timezone
-    from zoneinfo import ZoneInfo
-
-    from reports.build import build_report
-    from reports.email import EmailError
-    from reports.period import between, last_full_week
-
     config = load_config(config_path)
     zone = ZoneInfo(config.schedule.timezone)
     if (since is None) != (until is None):
@@ -239,12 +235,10 @@ def report(config_path: Path, since, until, out: Path | None, email: bool) -> No
 @user_errors
 def run(config_path: Path) -> None:
     """Run unattended: collect each platform on its schedule until SIGTERM or Ctrl-C."""
-    from monitor.pipeline.scheduler import Daemon, setup_logging
-
     config = load_config(config_path)
     setup_logging(config)  # a log file that cannot be opened fails here, before any archive is made
     open_archive(config.archive).close()  # create or upgrade it, or fail here, before the daemon starts
-    sys.exit(Daemon(config).run())  # a busy archive is an ArchiveError: one line, exit 2
+    sys.exit(Daemon(config, report=weekly_report).run())  # a busy archive is an ArchiveError: one line, exit 2
 
 
 from monitor.cli.testimonies import testimonies  # noqa: E402 - registered on the group below

@@ -9,14 +9,23 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from monitor.archive import open_archive
 from monitor.cli.common import config_option, user_errors
 from monitor.core.config import load_config
-from monitor.testimonies import scoring as review  # the review actions; this module is their command line
+from monitor.testimonies import (
+    scoring as review,  # the review actions; this module is their command line
+)
 from monitor.testimonies.scoring import CONSENT, ORDERS, STATUSES, ReviewError
 from reports.cells import terminal
+from reports.register import register, write_register
 
 by_option = click.option("--by", help="Who decides (default: your user name).")
 
@@ -149,8 +158,6 @@ def redact(config_path: Path, post_id: int, text: str, by: str | None) -> None:
 @user_errors
 def export(config_path: Path, fmt: str, out: Path | None, status: str) -> None:
     """The testimony register: text, link, platform, date, author pseudonym, status, consent, notes, media checksums."""
-    from reports.register import register, write_register
-
     config, db = _db(config_path)
     frame = register(db, config, status)
     if fmt == "xlsx" and out is None:

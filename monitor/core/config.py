@@ -1,101 +1,37 @@
 """The campaign's configuration: the single place that reads and validates `campaign.toml`.
 
 Every other module receives a `Config`; none of them reads the file or the environment
-for settings, so a bad value is caught here, once, with the file and key named.
+for settings, so a bad value is caught here, once, with the file and key named. The
+sections of the platforms are read by the platforms themselves (`monitor.core.platforms`),
+through the same checks; `config.<platform>` is that section.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import math
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-from urllib.parse import urlparse
+from typing import Any
+
+from monitor.core import platforms as registry
+from monitor.core.checks import ConfigError, section, string_list
+from monitor.core.sections import (
+    HttpPolicy,
+    ReportConfig,
+    ScheduleConfig,
+    TestimonyConfig,
+    http_section,
+    report_section,
+    schedule_section,
+    testimonies_section,
+)
+
+__all__ = ["Config", "ConfigError", "DEFAULT_CONFIG", "DEFAULT_CONFIG_NAME", "HttpPolicy", "load_config"]
 
 DEFAULT_CONFIG_NAME = "campaign.toml"
 HASHTAG_RE = re.compile(r"^\w+$")
-
-
-class ConfigError(Exception):
-    """A problem with the config file; its message is one line naming file, key and fix."""
-
-
-@dataclass(frozen=True)
-class HttpPolicy:
-    """How hard every collector tries before a source is reported as failed."""
-
-    timeout: float = 30.0
-    max_attempts: int = 5
-    backoff: float = 2.0
-    max_wait: float = 900.0
-    max_requests: int = 10_000  # per source and run: a server that never stops paging cannot hold a run forever
-
-
-@dataclass(frozen=True)
-class MastodonConfig:
-    instances: tuple[str, ...] = ()
-    limit: int = 40
-
-
-@dataclass(frozen=True)
-class RedditConfig:
-    subreddits: tuple[str, ...] = ()
-    search: tuple[str, ...] = ()
-    comments: bool = False
-    user_agent_contact: str = ""
-    oauth_url: str = "https://oauth.reddit.com"
-    reddit_url: str = "https://www.reddit.com"
-
-
-@dataclass(frozen=True)
-class BlueskyConfig:
-    enabled: bool = False
-    service: str = "https://bsky.social"
-    search: tuple[str, ...] = ()
-    since: str | None = None  # ISO date the first run reaches back to
-    window_hours: int = 24
-
-
-@dataclass(frozen=True)
-class ScheduleConfig:
-    """When `campaign-monitor run` does what; durations in seconds."""
-
-    collect_every: float = 30 * 60
-    refresh_every: float = 6 * 3600
-    refresh_window: float = 14 * 86400
-    report_day: str = "mon"
-    report_time: str = "08:00"
-    timezone: str = "Europe/London"
-    log_file: Path | None = None
-
-
-@dataclass(frozen=True)
-class ReportConfig:
-    out: Path = Path("reports")
-    show_authors: bool = False
-    key_file: Path = Path(".campaign-monitor.key")  # the pseudonym key, kept out of the archive
-    email_to: tuple[str, ...] = ()
-    email_from: str = ""
-    smtp_host: str = "localhost"
-    smtp_port: int = 587
-    smtp_starttls: bool = True
-    smtp_user: str = ""
-    allow_plaintext_auth: bool = False  # send the SMTP password without TLS: only on a trusted local relay
-    link_posts: bool = False  # with show_authors = false, post links (which name their authors) are left out
-
-
-@dataclass(frozen=True)
-class TestimonyConfig:
-    signals: dict = field(default_factory=dict)  # kind -> regular expressions; defaults if empty
-    threshold: float = 0.5  # the model's probability a candidate needs
-    media: bool = True
-    media_max_bytes: int = 50 * 1024 * 1024
-    media_deadline: float = 120.0  # seconds one download may take in all
-    retrain_after: int = 20  # new reviewer decisions that make the model retrain itself
-    corpus: Path | None = None  # a labelled JSONL file replacing the shipped corpus (another campaign)
+CORE_SECTIONS = ("campaign", "http", "schedule", "report", "testimonies")
 
 
 @dataclass(frozen=True)
@@ -104,26 +40,24 @@ class Config:
     name: str
     hashtags: tuple[str, ...]
     archive: Path
-    mastodon: MastodonConfig = field(default_factory=MastodonConfig)
-    reddit: RedditConfig = field(default_factory=RedditConfig)
-    bluesky: BlueskyConfig = field(default_factory=BlueskyConfig)
+    sections: dict[str, Any] = field(default_factory=dict)  # platform name -> its checked section
     http: HttpPolicy = field(default_factory=HttpPolicy)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     testimonies: TestimonyConfig = field(default_factory=TestimonyConfig)
 
+    def __getattr__(self, name: str) -> Any:
+        """`config.mastodon` and the like: a platform's section, read by that platform."""
+        sections = self.__dict__.get("sections", {})
+        if name in sections:
+            return sections[name]
+        raise AttributeError(name)
+
     @property
     def platforms(self) -> list[str]:
-        """Platforms with something to collect, in a stable order."""
-        configured = {
-            "mastodon": bool(self.mastodon.instances),
-            "reddit": bool(self.reddit.subreddits),
-            "bluesky": self.bluesky.enabled,
-        }
-        return [name for name in PLATFORMS if configured[name]]
-
-
-PLATFORMS = ("mastodon", "reddit", "bluesky")
+        """Platforms with something to collect, in the registry's stable order."""
+        return [name for name, platform in registry.registered().items()
+                if name in self.sections and platform.enabled(self.sections[name])]
 
 
 DEFAULT_CONFIG = """\
@@ -179,50 +113,9 @@ max_wait = 900        # longest wait (seconds) a rate limit may impose before gi
 max_requests = 10000  # requests one source may make in one run; the next run goes on from there
 """
 
-# key -> (type, description of what is expected[, the range a number must fall in])
-_Spec = dict[str, tuple[Any, ...]]
-
-
-def within(low: float, high: float = math.inf, *, above: bool = False) -> Callable[[float], bool]:
-    """A number from `low` (or, with `above`, greater than it) to `high`, both finite."""
-    return lambda v: (v > low if above else v >= low) and v <= high
-
-
-def _check(value: Any, expected: Any, valid: Callable[[Any], bool] | None = None) -> bool:
-    if expected in (float, int):
-        is_number = isinstance(value, (int, float) if expected is float else int) and not isinstance(value, bool)
-        # TOML allows nan and inf: neither is a timeout, a port or a size
-        return is_number and math.isfinite(value) and (valid is None or valid(value))
-    return isinstance(value, expected)
-
-
-def _section(doc: dict, name: str, spec: _Spec, where: str, required: bool) -> dict:
-    table = doc.get(name)
-    if table is None:
-        if required:
-            raise ConfigError(f"{where}: missing section [{name}]")
-        return {}
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: [{name}] must be a table")
-    for key, value in table.items():
-        if key not in spec:
-            known = ", ".join(sorted(spec))
-            raise ConfigError(f"{where}: unknown key '{key}' in [{name}] (known keys: {known})")
-        expected, description, *valid = spec[key]
-        if not _check(value, expected, *valid):
-            raise ConfigError(f"{where}: [{name}] {key} must be {description}, got {value!r}")
-    return table
-
-
-def _string_list(values: list, where: str, label: str) -> list[str]:
-    for i, item in enumerate(values):
-        if not isinstance(item, str) or not item.strip():
-            raise ConfigError(f"{where}: {label}[{i}] must be a non-empty string, got {item!r}")
-    return [v.strip() for v in values]
-
 
 def _hashtags(values: list, where: str) -> tuple[str, ...]:
-    tags = _string_list(values, where, "[campaign] hashtags")
+    tags = string_list(values, where, "[campaign] hashtags")
     if not tags:
         raise ConfigError(f"{where}: [campaign] hashtags must list at least one hashtag")
     seen: dict[str, str] = {}
@@ -244,22 +137,6 @@ def _hashtags(values: list, where: str) -> tuple[str, ...]:
     return tuple(tags)
 
 
-def _base_url(url: str, where: str, label: str) -> str:
-    try:
-        parsed = urlparse(url)
-        host, _ = parsed.hostname, parsed.port  # each raises on a bad IPv6 literal or port
-        if host and ":" in host:
-            ipaddress.IPv6Address(host)  # urlparse accepts "[zz::1]"
-    except ValueError as e:
-        raise ConfigError(f"{where}: {label} {url!r} is not a valid URL ({e}); write a base URL such as "
-                          "'https://mastodon.social' or 'http://[::1]:8080'") from None
-    if parsed.scheme not in ("http", "https") or not host:
-        raise ConfigError(
-            f"{where}: {label} {url!r} must be a base URL such as 'https://mastodon.social'"
-        )
-    return url.rstrip("/")
-
-
 def load_config(path: str | Path) -> Config:
     """Read and validate `path`; raise ConfigError with a one-line message on any problem."""
     path = Path(path)
@@ -277,14 +154,18 @@ def load_config(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{where}: not valid TOML: {e}") from None
 
-    sections = {"campaign", "mastodon", "reddit", "bluesky", "http", "schedule", "report", "testimonies"}
+    platforms = registry.registered()
+    known = set(CORE_SECTIONS) | set(platforms)
     for key in doc:
-        if key not in sections:
+        if key not in known:
             raise ConfigError(
-                f"{where}: unknown section or key '{key}' (known: {', '.join(sorted(sections))})"
+                f"{where}: unknown section or key '{key}' (known: {', '.join(sorted(known))})"
             )
+    for name in platforms:
+        if name in doc and not isinstance(doc[name], dict):
+            raise ConfigError(f"{where}: [{name}] must be a table")
 
-    campaign = _section(
+    campaign = section(
         doc,
         "campaign",
         {
@@ -305,60 +186,14 @@ def load_config(path: str | Path) -> Config:
     if not archive.is_absolute():
         archive = path.resolve().parent / archive
 
-    masto = _section(
-        doc,
-        "mastodon",
-        {
-            "instances": (list, "a list of instance base URLs"),
-            "limit": (int, "a whole number from 1 to 40 (statuses per page)", within(1, 40)),
-        },
-        where,
-        required=False,
-    )
-    instances = _string_list(masto.get("instances", []), where, "[mastodon] instances")
-    instances = [
-        _base_url(url, where, f"[mastodon] instances[{i}]") for i, url in enumerate(instances)
-    ]
-    if len(set(instances)) != len(instances):
-        raise ConfigError(f"{where}: [mastodon] instances lists the same instance twice")
-    limit = masto.get("limit", 40)
-
-    from monitor.core.sections import (
-        bluesky_section,
-        reddit_section,
-        report_section,
-        schedule_section,
-        testimonies_section,
-    )
-
-    reddit = reddit_section(doc, where)
-    bluesky = bluesky_section(doc, where)
-
-    http = _section(
-        doc,
-        "http",
-        {
-            "timeout": (float, "a number of seconds above 0, at most 3600", within(0, 3600, above=True)),
-            "max_attempts": (int, "a whole number of tries from 1 to 100", within(1, 100)),
-            "backoff": (float, "a number of seconds from 0 to 3600", within(0, 3600)),
-            "max_wait": (float, "a number of seconds from 0 to 86400", within(0, 86400)),
-            "max_requests": (int, "a whole number of requests a source may make in one run, at least 1", within(1)),
-        },
-        where,
-        required=False,
-    )
-
     return Config(
         path=path,
         name=campaign["name"].strip(),
         hashtags=hashtags,
         archive=archive,
-        mastodon=MastodonConfig(instances=tuple(instances), limit=limit),
-        reddit=reddit,
-        bluesky=bluesky,
+        sections={name: platform.read_config(doc.get(name), where, path) for name, platform in platforms.items()},
+        http=http_section(doc, where),
         schedule=schedule_section(doc, where, path),
         report=report_section(doc, where, path),
         testimonies=testimonies_section(doc, where, path),
-        http=HttpPolicy(**{k: (int(v) if k in ("max_attempts", "max_requests") else float(v)) for k, v in http.items()}),
     )
-

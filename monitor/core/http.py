@@ -27,9 +27,9 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-from monitor.core.records import Fetch, SourceError
 from monitor.core.clock import utc_now
-from monitor.core.config import HttpPolicy
+from monitor.core.records import Fetch, SourceError
+from monitor.core.sections import HttpPolicy
 
 T = TypeVar("T")
 _sleep = time.sleep  # the one place the policy waits; tests replace it to see the waits

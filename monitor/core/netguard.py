@@ -17,6 +17,7 @@ import socket
 from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
+from monitor.core import platforms as registry
 from monitor.core.config import Config
 
 Resolver = Callable[[str, int], Iterable[str]]
@@ -34,12 +35,8 @@ def origin(url: str) -> tuple[str, str, int]:
 
 def source_origins(config: Config) -> set[tuple[str, str, int]]:
     """The origins of every source the config names."""
-    urls = list(config.mastodon.instances)
-    if config.reddit.subreddits:
-        urls += [config.reddit.oauth_url, config.reddit.reddit_url]
-    if config.bluesky.enabled:
-        urls.append(config.bluesky.service)
-    return {origin(u) for u in urls}
+    return {origin(u) for name, platform in registry.registered().items() if name in config.sections
+            for u in platform.base_urls(config.sections[name])}
 
 
 def is_public(address: str) -> bool:

@@ -6,80 +6,64 @@ Kept apart from `monitor.core.config` only for size; `load_config` is still the 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor.core.config import (
-    BlueskyConfig,
-    ConfigError,
-    RedditConfig,
-    ReportConfig,
-    ScheduleConfig,
-    TestimonyConfig,
-    _base_url,
-    _section,
-    within,
-    _string_list,
-)
+from monitor.core.checks import ConfigError, relative, section, string_list, within
+from monitor.core.phrases import DEFAULT_SIGNALS, DEFAULT_THRESHOLD
 
 
-def reddit_section(doc: dict, where: str) -> RedditConfig:
-    table = _section(
-        doc,
-        "reddit",
-        {
-            "subreddits": (list, "a list of subreddit names without 'r/' (or [\"all\"])"),
-            "search": (list, "a list of search queries"),
-            "comments": (bool, "true or false"),
-            "user_agent_contact": (str, "a contact for Reddit's user agent rule"),
-            "oauth_url": (str, "a base URL"),
-            "reddit_url": (str, "a base URL"),
-        },
-        where,
-        required=False,
-    )
-    subreddits = _string_list(table.get("subreddits", []), where, "[reddit] subreddits")
-    for i, name in enumerate(subreddits):
-        if not re.fullmatch(r"[A-Za-z0-9_]{2,21}", name):
-            raise ConfigError(
-                f"{where}: [reddit] subreddits[{i}] {name!r} must be a subreddit name such as "
-                "'Teachers' (no 'r/', no spaces)"
-            )
-    if table and not subreddits:
-        raise ConfigError(f"{where}: [reddit] subreddits must list at least one subreddit (or [\"all\"])")
-    return RedditConfig(
-        subreddits=tuple(subreddits),
-        search=tuple(_string_list(table.get("search", []), where, "[reddit] search")),
-        comments=table.get("comments", False),
-        user_agent_contact=table.get("user_agent_contact", "").strip(),
-        oauth_url=_base_url(table.get("oauth_url", RedditConfig.oauth_url), where, "[reddit] oauth_url"),
-        reddit_url=_base_url(table.get("reddit_url", RedditConfig.reddit_url), where, "[reddit] reddit_url"),
-    )
+@dataclass(frozen=True)
+class HttpPolicy:
+    """How hard every collector tries before a source is reported as failed."""
+
+    timeout: float = 30.0
+    max_attempts: int = 5
+    backoff: float = 2.0
+    max_wait: float = 900.0
+    max_requests: int = 10_000  # per source and run: a server that never stops paging cannot hold a run forever
 
 
-def bluesky_section(doc: dict, where: str) -> BlueskyConfig:
-    table = _section(
-        doc,
-        "bluesky",
-        {
-            "service": (str, "a base URL such as 'https://bsky.social'"),
-            "search": (list, "a list of search queries"),
-            "since": (str, "a date such as '2026-11-01'"),
-            "window_hours": (int, "a whole number of hours from 1 to 744", within(1, 24 * 31)),
-        },
-        where,
-        required=False,
-    )
-    since = table.get("since")
-    if since is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
-        raise ConfigError(f"{where}: [bluesky] since must be a date such as '2026-11-01', got {since!r}")
-    window = table.get("window_hours", 24)
-    return BlueskyConfig(
-        enabled="bluesky" in doc,
-        service=_base_url(table.get("service", BlueskyConfig.service), where, "[bluesky] service"),
-        search=tuple(_string_list(table.get("search", []), where, "[bluesky] search")),
-        since=since,
-        window_hours=window,
-    )
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """When `campaign-monitor run` does what; durations in seconds."""
+
+    collect_every: float = 30 * 60
+    refresh_every: float = 6 * 3600
+    refresh_window: float = 14 * 86400
+    report_day: str = "mon"
+    report_time: str = "08:00"
+    timezone: str = "Europe/London"
+    log_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    out: Path = Path("reports")
+    show_authors: bool = False
+    key_file: Path = Path(".campaign-monitor.key")  # the pseudonym key, kept out of the archive
+    email_to: tuple[str, ...] = ()
+    email_from: str = ""
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_user: str = ""
+    allow_plaintext_auth: bool = False  # send the SMTP password without TLS: only on a trusted local relay
+    link_posts: bool = False  # with show_authors = false, post links (which name their authors) are left out
+
+
+@dataclass(frozen=True)
+class TestimonyConfig:
+    signals: dict = field(default_factory=dict)  # kind -> regular expressions; defaults if empty
+    threshold: float = 0.5  # the model's probability a candidate needs
+    media: bool = True
+    media_max_bytes: int = 50 * 1024 * 1024
+    media_deadline: float = 120.0  # seconds one download may take in all
+    retrain_after: int = 20  # new reviewer decisions that make the model retrain itself
+    corpus: Path | None = None  # a labelled JSONL file replacing the shipped corpus (another campaign)
+
+
 
 
 DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
@@ -100,9 +84,7 @@ def parse_duration(value: str, where: str, label: str) -> float:
 
 
 def schedule_section(doc: dict, where: str, path: Path) -> ScheduleConfig:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    table = _section(
+    table = section(
         doc,
         "schedule",
         {
@@ -146,13 +128,8 @@ def schedule_section(doc: dict, where: str, path: Path) -> ScheduleConfig:
     )
 
 
-def _relative(path: Path, value: str) -> Path:
-    p = Path(value)
-    return p if p.is_absolute() else path.resolve().parent / p
-
-
 def report_section(doc: dict, where: str, path: Path) -> ReportConfig:
-    table = _section(
+    table = section(
         doc,
         "report",
         {
@@ -171,16 +148,16 @@ def report_section(doc: dict, where: str, path: Path) -> ReportConfig:
         where,
         required=False,
     )
-    email_to = _string_list(table.get("email_to", []), where, "[report] email_to")
+    email_to = string_list(table.get("email_to", []), where, "[report] email_to")
     for i, address in enumerate(email_to + ([table["email_from"]] if "email_from" in table else [])):
         if not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
             label = f"email_to[{i}]" if i < len(email_to) else "email_from"
             raise ConfigError(f"{where}: [report] {label} {address!r} is not an e-mail address")
     default = ReportConfig()
     return ReportConfig(
-        out=_relative(path, table.get("out", "reports")),
+        out=relative(path, table.get("out", "reports")),
         show_authors=table.get("show_authors", False),
-        key_file=_relative(path, table.get("key_file", str(default.key_file))),
+        key_file=relative(path, table.get("key_file", str(default.key_file))),
         email_to=tuple(email_to),
         email_from=table.get("email_from", ""),
         smtp_host=table.get("smtp_host", default.smtp_host),
@@ -193,10 +170,8 @@ def report_section(doc: dict, where: str, path: Path) -> ReportConfig:
 
 
 def testimonies_section(doc: dict, where: str, path: Path) -> TestimonyConfig:
-    from monitor.testimonies.signals import DEFAULT_SIGNALS, DEFAULT_THRESHOLD
-
     kinds = {k: (list, "a list of phrases (regular expressions)") for k in DEFAULT_SIGNALS}
-    table = _section(doc, "testimonies", {
+    table = section(doc, "testimonies", {
         **kinds,
         "threshold": (float, "a probability between 0 and 1 (what the model must give a candidate)"),
         "media": (bool, "true or false (download testimonies' attachments)"),
@@ -212,12 +187,12 @@ def testimonies_section(doc: dict, where: str, path: Path) -> TestimonyConfig:
         raise ConfigError(f"{where}: [testimonies] threshold = {threshold} is not a probability strictly between 0 "
                           "and 1 (scores are the model's probability since the learned scorer; 0.5 is the default)")
     retrain_after = table.get("retrain_after", 20)
-    corpus = _relative(path, table["corpus"]) if "corpus" in table else None
+    corpus = relative(path, table["corpus"]) if "corpus" in table else None
     if corpus is not None and not corpus.is_file():
         raise ConfigError(f"{where}: [testimonies] corpus = {table['corpus']!r}: no such file ({corpus})")
     signals = {}
     for kind, default in DEFAULT_SIGNALS.items():
-        phrases = _string_list(table.get(kind, default), where, f"[testimonies] {kind}")
+        phrases = string_list(table.get(kind, default), where, f"[testimonies] {kind}")
         for i, phrase in enumerate(phrases):
             try:
                 re.compile(phrase)
@@ -233,3 +208,20 @@ def testimonies_section(doc: dict, where: str, path: Path) -> TestimonyConfig:
         retrain_after=retrain_after,
         corpus=corpus,
     )
+
+
+def http_section(doc: dict, where: str) -> HttpPolicy:
+    table = section(
+        doc,
+        "http",
+        {
+            "timeout": (float, "a number of seconds above 0, at most 3600", within(0, 3600, above=True)),
+            "max_attempts": (int, "a whole number of tries from 1 to 100", within(1, 100)),
+            "backoff": (float, "a number of seconds from 0 to 3600", within(0, 3600)),
+            "max_wait": (float, "a number of seconds from 0 to 86400", within(0, 86400)),
+            "max_requests": (int, "a whole number of requests a source may make in one run, at least 1", within(1)),
+        },
+        where,
+        required=False,
+    )
+    return HttpPolicy(**{k: (int(v) if k in ("max_attempts", "max_requests") else float(v)) for k, v in table.items()})

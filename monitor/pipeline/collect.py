@@ -12,12 +12,10 @@ import logging
 import sqlite3
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, TypeVar
-from urllib.parse import urlsplit
+from typing import TypeVar
 
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from monitor.core.records import Page, SourceError
 from monitor.archive import (
     Writer,
     finish_run,
@@ -25,21 +23,13 @@ from monitor.archive import (
     record_source_result,
     start_run,
 )
+from monitor.core import platforms as registry
 from monitor.core.config import Config
+from monitor.core.platforms import Skip, SourceJob
+from monitor.core.records import SourceError
 
 log = logging.getLogger("campaign_monitor.collect")
 T = TypeVar("T")
-
-# (name of the stream, e.g. the hashtag; a function from cursor to the pages after it)
-Stream = tuple[str, Callable[[str | None], Iterator[Page]]]
-
-
-@dataclass
-class SourceJob:
-    platform: str
-    source: str
-    streams: list[Stream]
-
 
 @dataclass
 class SourceOutcome:
@@ -67,89 +57,6 @@ def run_status(outcomes: list[SourceOutcome], stopped: bool) -> str:
     return "ok" if not failed else "partial" if failed < len(outcomes) else "failed"
 
 
-def mastodon_jobs(config: Config, on_retry: Callable[[str, str], None]) -> list[SourceJob]:
-    from collectors import mastodon
-
-    jobs = []
-    for url in config.mastodon.instances:
-        source = mastodon.source_name(url)
-        conn = _lazy(lambda url=url: mastodon.connect(url, mastodon.token_for(url), config.http))
-
-        def stream(tag: str, source: str = source, conn=conn):
-            return lambda cursor: mastodon.fetch_pages(
-                conn(),
-                tag,
-                cursor,
-                policy=config.http,
-                limit=config.mastodon.limit,
-                on_retry=lambda message: on_retry(source, message),
-            )
-
-        jobs.append(SourceJob("mastodon", source, [(tag, stream(tag)) for tag in config.hashtags]))
-    return jobs
-
-
-def _lazy(make: Callable[[], T]) -> Callable[[], T]:
-    """Make a source's client once, in its own thread, on first use; its streams share it."""
-    made: list[T] = []
-
-    def get() -> T:
-        if not made:
-            made.append(make())
-        return made[0]
-
-    return get
-
-
-class Skip(Exception):
-    """A platform that cannot be collected in this run (no credentials); not a failure."""
-
-
-def reddit_jobs(config: Config, on_retry: Callable[[str, str], None]) -> list[SourceJob]:
-    from collectors import reddit
-
-    creds = reddit.credentials()
-    if creds is None:
-        raise Skip(reddit.missing_credentials_message())
-    cfg = config.reddit
-    jobs = []
-    for subreddit in cfg.subreddits:
-        source = f"r/{subreddit}"
-        conn = _lazy(lambda subreddit=subreddit: reddit.connect(cfg, subreddit, creds, config.http))
-
-        def stream(query: str, subreddit: str = subreddit, source: str = source, conn=conn):
-            return lambda cursor: reddit.search_pages(
-                cfg, conn(), subreddit, query, cursor, hashtags=config.hashtags, policy=config.http,
-                on_retry=lambda message: on_retry(source, message),
-            )
-
-        streams = [(q, stream(q)) for q in reddit.queries(config.hashtags, cfg.search)]
-        jobs.append(SourceJob("reddit", source, streams))
-    return jobs
-
-
-def bluesky_jobs(config: Config, on_retry: Callable[[str, str], None]) -> list[SourceJob]:
-    from collectors import bluesky
-
-    creds = bluesky.credentials()
-    if creds is None:
-        raise Skip(bluesky.missing_credentials_message())
-    cfg = config.bluesky
-    conn = _lazy(lambda: bluesky.connect(cfg, creds, config.http))
-    source = urlsplit(cfg.service).netloc
-
-    def stream(name: str, tag: str | None):
-        return lambda cursor: bluesky.search_pages(
-            cfg, conn(), name, cursor, tag=tag, on_retry=lambda message: on_retry(source, message))
-
-    streams = [(tag, stream(tag, tag)) for tag in config.hashtags]
-    streams += [(query, stream(query, None)) for query in cfg.search]
-    return [SourceJob("bluesky", source, streams)]
-
-
-JOB_BUILDERS = {"mastodon": mastodon_jobs, "reddit": reddit_jobs, "bluesky": bluesky_jobs}
-
-
 def run_collection(
     config: Config,
     db,
@@ -172,7 +79,7 @@ def run_collection(
     jobs: list[SourceJob] = []
     for platform in platforms or config.platforms:
         try:
-            jobs += JOB_BUILDERS[platform](config, on_retry)
+            jobs += registry.get(platform).sources(config, on_retry)
         except Skip as skip:
             outcomes[platform] = SourceOutcome(platform, "-", skipped=str(skip))
     for job in jobs:

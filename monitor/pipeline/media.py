@@ -1,7 +1,5 @@
-"""Attachments of testimonies, kept in a content-addressed store beside the archive.
+"""Downloading the attachments of testimonies into the archive's media store (`monitor.archive.media`).
 
-`media/sha256/ab/cd/abcd…` holds each file once, whatever post or URL it came from; the
-`media_files` table records the source URL, MIME type, size and sha256 of every file.
 Downloads run after collection and never block it: a failure is recorded and retried on
 later runs (up to `MAX_ATTEMPTS`), a file over the size cap is recorded and skipped.
 """
@@ -23,13 +21,13 @@ from urllib.parse import urljoin
 import requests
 from sqlite_utils import Database
 
-from monitor.core.records import SourceError
 from monitor import __version__
+from monitor.archive import media
+from monitor.archive.media import store_root
 from monitor.core import http
-from monitor.archive import write_transaction
-from monitor.core.clock import utc_now
 from monitor.core.config import Config
 from monitor.core.netguard import Guard, Refused, source_origins
+from monitor.core.records import SourceError
 
 log = logging.getLogger("campaign_monitor.media")
 MAX_ATTEMPTS = 5
@@ -58,10 +56,6 @@ class Declined(NotStored):
     """The guard refused the URL or a redirect: never asked again."""
 
     status = "refused"
-
-
-def store_root(config: Config) -> Path:
-    return config.archive.parent / "media"
 
 
 def _pending(db: Database) -> list[tuple[int, str, str]]:
@@ -175,7 +169,7 @@ def fetch_media(db: Database, config: Config) -> dict[str, int]:
     counts = {"stored": 0, "failed": 0, "too_large": 0, "refused": 0}
     if not config.testimonies.media:
         return counts
-    root = store_root(config)
+    root = store_root(config.archive)
     session = requests.Session()
     session.headers["User-Agent"] = f"campaign-monitor/{__version__}"
     recorder = http.Recorder("media", "downloads")
@@ -201,29 +195,6 @@ def fetch_media(db: Database, config: Config) -> dict[str, int]:
             error = str(e)
         counts[status] += 1
         recorder.drain()
-        with write_transaction(db):
-            db.execute(
-                "INSERT INTO media_files (post_id, source_url, kind, status, sha256, mime_type, size, path, attempts,"
-                " last_error, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (post_id, source_url)"
-                " DO UPDATE SET status = excluded.status, sha256 = excluded.sha256, mime_type = excluded.mime_type,"
-                " size = excluded.size, path = excluded.path, attempts = attempts + 1,"
-                " last_error = excluded.last_error, fetched_at = excluded.fetched_at",
-                [post_id, url, kind, status, sha, mime, size, path, error, utc_now()],
-            )
+        media.record_download(db, post_id, url, kind, status, sha256=sha, mime_type=mime, size=size, path=path,
+                              error=error)
     return counts
-
-
-def purge(db: Database, config: Config) -> int:
-    """Delete the stored files of posts deleted on their platform, unless another post has the same file."""
-    root = store_root(config)
-    removed = 0
-    rows = db.execute("SELECT id, sha256, path FROM media_files WHERE status = 'deleted' AND path IS NOT NULL").fetchall()
-    for media_id, sha, path in rows:
-        shared = db.execute("SELECT 1 FROM media_files WHERE sha256 = ? AND status = 'stored' LIMIT 1", [sha]).fetchone()
-        target = root.parent / path
-        if not shared and target.exists():
-            target.unlink()
-            removed += 1
-        with write_transaction(db):
-            db.execute("UPDATE media_files SET path = NULL WHERE id = ?", [media_id])
-    return removed

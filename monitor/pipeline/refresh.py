@@ -12,13 +12,19 @@ import logging
 import threading
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator
 
-from monitor.core.records import RefreshBatch, SourceError
-from monitor.archive import finish_run, record_source_result, save_refresh, start_run
+from monitor.archive import (
+    finish_run,
+    media,
+    record_source_result,
+    save_refresh,
+    start_run,
+)
+from monitor.core import platforms as registry
 from monitor.core.clock import to_utc_iso
-from monitor.pipeline.collect import SourceOutcome, collapse, run_status
 from monitor.core.config import Config
+from monitor.core.records import SourceError
+from monitor.pipeline.collect import SourceOutcome, collapse, run_status
 
 log = logging.getLogger("campaign_monitor.refresh")
 
@@ -34,44 +40,6 @@ def _due(db, platform: str, since: str) -> dict[str, list[tuple[str, str]]]:
     return by_source
 
 
-def _mastodon(config: Config, due, on_retry) -> Iterator[tuple[str, Iterator[RefreshBatch]]]:
-    from collectors import mastodon
-
-    urls = {mastodon.source_name(u): u for u in config.mastodon.instances}
-    for source, items in due.items():
-        if source not in urls:
-            log.warning("mastodon %s: no longer in [mastodon] instances; its %d posts are not refreshed",
-                        source, len(items))
-            continue
-        conn = mastodon.connect(urls[source], mastodon.token_for(urls[source]), config.http)
-        yield source, mastodon.refresh(conn, items, policy=config.http, on_retry=on_retry)
-
-
-def _reddit(config: Config, due, on_retry) -> Iterator[tuple[str, Iterator[RefreshBatch]]]:
-    from collectors import reddit
-
-    creds = reddit.credentials()
-    if creds is None:
-        return
-    conn = reddit.connect(config.reddit, config.reddit.subreddits[0], creds, config.http)
-    keys = [key for items in due.values() for key, _ in items]
-    yield "reddit", reddit.refresh(config.reddit, conn, keys, policy=config.http, on_retry=on_retry)
-
-
-def _bluesky(config: Config, due, on_retry) -> Iterator[tuple[str, Iterator[RefreshBatch]]]:
-    from collectors import bluesky
-
-    creds = bluesky.credentials()
-    if creds is None:
-        return
-    conn = bluesky.connect(config.bluesky, creds, config.http)
-    uris = [key for items in due.values() for key, _ in items]
-    yield conn.source, bluesky.refresh(conn, uris, on_retry=on_retry)
-
-
-REFRESHERS: dict[str, Callable] = {"mastodon": _mastodon, "reddit": _reddit, "bluesky": _bluesky}
-
-
 def run_refresh(config: Config, db, *, stop: threading.Event | None = None,
                 command: str = "refresh", now: datetime | None = None) -> list[SourceOutcome]:
     """Re-read every platform's recent posts once; return what happened per source."""
@@ -85,7 +53,7 @@ def run_refresh(config: Config, db, *, stop: threading.Event | None = None,
             due = _due(db, platform, since)
             if not due:
                 continue
-            for source, batches in REFRESHERS[platform](config, due, log.warning):
+            for source, batches in registry.get(platform).refresh(config, due, log.warning):
                 outcome = SourceOutcome(platform, source)
                 outcomes.append(outcome)
                 try:
@@ -101,9 +69,7 @@ def run_refresh(config: Config, db, *, stop: threading.Event | None = None,
                     outcome.errors.append(str(e))
                 if stop.is_set():
                     break
-        from monitor.pipeline.media import purge
-
-        purge(db, config)  # files of posts found deleted go too
+        media.purge(db, config.archive)  # files of posts found deleted go too
         status = run_status(outcomes, stop.is_set())
     finally:
         for o in outcomes:

@@ -22,11 +22,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.archive import open_archive, write_transaction
+from monitor.archive import open_archive, record_job
+from monitor.archive.lock import ArchiveLock
 from monitor.core.clock import to_utc_iso, utc_now
 from monitor.core.config import Config
-from monitor.archive.lock import ArchiveLock
-from monitor.testimonies.scoring import after_collection
+from monitor.pipeline.collect import run_collection, run_status
+from monitor.pipeline.followup import after_collection
+from monitor.pipeline.refresh import run_refresh
 
 log = logging.getLogger("campaign_monitor.run")
 
@@ -48,17 +50,6 @@ def _last_runs(db) -> dict[str, datetime]:
     }
 
 
-def record(db, job: str, **values: Any) -> None:
-    """Upsert the job's row in `schedule` (what `status` shows)."""
-    values = {"job": job, "updated_at": utc_now(), **values}
-    columns = ", ".join(values)
-    marks = ", ".join("?" * len(values))
-    updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "job")
-    with write_transaction(db):
-        db.execute(f"INSERT INTO schedule ({columns}) VALUES ({marks}) ON CONFLICT (job) DO UPDATE SET {updates}",
-                   list(values.values()))
-
-
 def setup_logging(config: Config) -> None:
     """stderr always; a rotating file when [schedule] log_file says so. Never a token:
     nothing logged includes request headers or credentials."""
@@ -72,9 +63,15 @@ def setup_logging(config: Config) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+# The weekly report job, handed in by the command line: reports sit above the pipeline,
+# which only knows that the job returns a one-line summary.
+ReportJob = Callable[[Config], str]
+
+
 class Daemon:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, report: ReportJob):
         self.config = config
+        self.report_job = report
         self.zone = ZoneInfo(config.schedule.timezone)
         self.stop = threading.Event()  # collections stop at their next page boundary
         self.stopping = threading.Event()  # the main thread's signal to shut down
@@ -93,8 +90,6 @@ class Daemon:
         return jobs
 
     def collect(self, platform: str) -> tuple[str, str]:
-        from monitor.pipeline.collect import run_collection, run_status
-
         db = open_archive(self.config.archive)
         try:
             outcomes = run_collection(self.config, db, platforms=[platform], stop=self.stop,
@@ -114,9 +109,6 @@ class Daemon:
         return run_status(outcomes, self.stop.is_set()), summary
 
     def refresh(self) -> tuple[str, str]:
-        from monitor.pipeline.collect import run_status
-        from monitor.pipeline.refresh import run_refresh
-
         db = open_archive(self.config.archive)
         try:
             outcomes = run_refresh(self.config, db, stop=self.stop, command="run refresh")
@@ -131,17 +123,7 @@ class Daemon:
 
     def report(self) -> tuple[str, str]:
         """The last full week's report, mailed when [report] email_to is set."""
-        from reports.build import build_report
-        from reports.period import last_full_week
-
-        period = last_full_week(datetime.now(timezone.utc), self.zone)
-        db = open_archive(self.config.archive)
-        try:
-            built = build_report(self.config, db, period, email=bool(self.config.report.email_to))
-        finally:
-            db.close()
-        mailed = f", mailed to {len(self.config.report.email_to)}" if self.config.report.email_to else ""
-        return "ok", f"{built.folder}{mailed}"
+        return "ok", self.report_job(self.config)
 
     def _run_job(self, trigger: Any, job: str, body: Callable[[], tuple[str, str]]) -> None:
         # Not scheduler.get_job(): shutdown holds the scheduler's lock while it waits for
@@ -159,7 +141,7 @@ class Daemon:
         log.info("%s: %s (%s)", job, status, summary)
         db = open_archive(self.config.archive)
         try:
-            record(db, job, last_run_at=started, last_status=status, last_summary=summary,
+            record_job(db, job, last_run_at=started, last_status=status, last_summary=summary,
                    next_run_at=to_utc_iso(upcoming) if upcoming and not self.stopping.is_set() else None)
         finally:
             db.close()
@@ -177,7 +159,7 @@ class Daemon:
             for job, trigger, body in self.jobs():
                 when = next_run(last.get(job), trigger, now)
                 scheduler.add_job(self._run_job, trigger, args=(trigger, job, body), id=job, next_run_time=when)
-                record(db, job, next_run_at=to_utc_iso(when), pid=os.getpid())
+                record_job(db, job, next_run_at=to_utc_iso(when), pid=os.getpid())
                 log.info("%s: next run %s", job, when.astimezone(self.zone).isoformat(timespec="seconds"))
             db.close()
             previous = {sig: signal.signal(sig, lambda *_: self.stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -10,7 +10,6 @@ and are logged: they are shown to nobody until a reviewer has seen the post anyw
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from monitor.archive import write_transaction
+from monitor.archive import reviews
 from monitor.core.config import Config
 
 FACE_LABEL = "face in image: check whether a child is shown"
@@ -62,13 +61,6 @@ def check_faces(db: Database, config: Config) -> int:
         faces = count_faces(root / path)
         if faces is None:
             log.warning("media %s of post %s is not a readable image; no face check", sha, post_id)
-        with write_transaction(db):
-            db.execute("UPDATE media_files SET faces = ? WHERE id = ?", [faces or 0, media_id])
-            if faces:
-                flagged += 1
-                reasons = json.loads(db.execute("SELECT flag_reasons FROM testimonies WHERE post_id = ?",
-                                                [post_id]).fetchone()[0] or "[]")
-                reasons.append({"label": FACE_LABEL, "media_sha256": sha})
-                db.execute("UPDATE testimonies SET flagged = 1, flag_reasons = ? WHERE post_id = ?",
-                           [json.dumps(reasons), post_id])
+        reviews.record_faces(db, media_id, post_id, sha, faces or 0, FACE_LABEL)
+        flagged += bool(faces)
     return flagged

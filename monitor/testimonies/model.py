@@ -154,7 +154,9 @@ def shipped_corpus(path: Path | None = None) -> list[dict[str, Any]]:
 
 
 def fit(features: np.ndarray, labels: np.ndarray) -> tuple[list[float], float]:
-    from sklearn.linear_model import LogisticRegression  # deferred: only training needs it
+    from sklearn.linear_model import (
+        LogisticRegression,  # deferred: only training needs it
+    )
 
     clf = LogisticRegression(class_weight="balanced", C=C, max_iter=5000)
     clf.fit(features, labels)

@@ -17,15 +17,12 @@ from typing import Any, Callable
 
 from sqlite_utils import Database
 
-from monitor.testimonies import model as testimony_model
-from monitor.archive import write_transaction
-from monitor.core.clock import utc_now
+from monitor.archive import reviews
 from monitor.core.config import Config
-from monitor.testimonies.faces import check_faces
-from monitor.pipeline.media import fetch_media
-from monitor.testimonies.safeguarding import identifying_details
+from monitor.testimonies import model as testimony_model
 from monitor.testimonies.model import Model
-from monitor.testimonies.signals import compile_signals, find_signals
+from monitor.testimonies.safeguarding import identifying_details
+from monitor.testimonies.signals import compile_signals
 
 STATUSES = ("candidate", "accepted", "rejected")
 CONSENT = ("unknown", "asked", "granted", "refused")
@@ -137,19 +134,7 @@ def score_posts(db: Database, config: Config, *, rescore: bool = False, progress
         batch = ids[offset:offset + BATCH]
         rows = db.execute(f"SELECT id, text FROM posts WHERE id IN ({','.join('?' * len(batch))})", batch).fetchall()
         results = assess([text or "" for _, text in rows], model, config)
-        now = utc_now()
-        with write_transaction(db):
-            db.conn.executemany(
-                "INSERT INTO testimonies (post_id, score, reasons, status, flagged, flag_reasons, consent, scored_at,"
-                " model_version) VALUES (?, ?, ?, ?, ?, ?, 'unknown', ?, ?) ON CONFLICT (post_id) DO UPDATE SET"
-                " score = excluded.score, reasons = excluded.reasons, scored_at = excluded.scored_at,"
-                " model_version = excluded.model_version,"
-                " flag_reasons = CASE WHEN excluded.flagged THEN excluded.flag_reasons ELSE flag_reasons END,"
-                " flagged = max(flagged, excluded.flagged),"
-                " status = CASE WHEN status IN ('accepted', 'rejected') THEN status ELSE excluded.status END",
-                [(post_id, r["score"], r["reasons"], r["status"], r["flagged"], r["flag_reasons"], now, model.version)
-                 for (post_id, _), r in zip(rows, results)],
-            )
+        reviews.store_scores(db, zip([post_id for post_id, _ in rows], results), model.version)
         if progress:
             progress(offset + len(batch), len(ids))
     return len(ids)
@@ -171,13 +156,8 @@ def decide(db: Database, post_id: int, status: str, *, by: str | None, note: str
            consent: str | None = None) -> dict[str, Any]:
     """Accept or reject a testimony, keeping every earlier decision in `testimony_decisions`."""
     current = _row(db, post_id)
-    now, who = utc_now(), reviewer(by)
     consent = consent or current["consent"] or "unknown"
-    with write_transaction(db):
-        db.execute("UPDATE testimonies SET status = ?, consent = ?, note = coalesce(?, note), decided_at = ?,"
-                   " decided_by = ? WHERE post_id = ?", [status, consent, note, now, who, post_id])
-        db.execute("INSERT INTO testimony_decisions (post_id, action, status, consent, note, decided_by, decided_at)"
-                   " VALUES (?, ?, ?, ?, ?, ?, ?)", [post_id, status, status, consent, note, who, now])
+    reviews.record_decision(db, post_id, status, consent, note, reviewer(by))
     return _row(db, post_id)
 
 
@@ -189,20 +169,9 @@ def redact(db: Database, post_id: int, text: str, model: Model, config: Config, 
     text is dropped from the history: it may hold words this one removes.
     """
     _row(db, post_id)
-    now, who = utc_now(), reviewer(by)
     [result] = assess([text], model, config)
-    with write_transaction(db):
-        db.execute("UPDATE testimonies SET display_text = ?, score = ?, reasons = ?, model_version = ?,"
-                   " flag_reasons = CASE WHEN flagged OR ? THEN ? ELSE flag_reasons END, flagged = max(flagged, ?)"
-                   " WHERE post_id = ?",
-                   [text, result["score"], result["reasons"], model.version, result["flagged"],
-                    _flag_labels_after_redaction(db, post_id, result), result["flagged"], post_id])
-        db.execute("UPDATE testimony_decisions SET display_text = NULL WHERE post_id = ? AND action = 'redact'",
-                   [post_id])
-        db.execute("INSERT INTO testimony_decisions (post_id, action, display_text, decided_by, decided_at)"
-                   " VALUES (?, 'redact', ?, ?, ?)", [post_id, text, who, now])
-        db.execute("UPDATE posts SET text = ? WHERE id = ?", [text, post_id])
-        db.execute("UPDATE post_versions SET text = ? WHERE post_id = ?", [text, post_id])
+    reviews.store_redaction(db, post_id, text, result, _flag_labels_after_redaction(db, post_id, result),
+                            model.version, reviewer(by))
     return _row(db, post_id)
 
 
@@ -215,16 +184,17 @@ def _flag_labels_after_redaction(db: Database, post_id: int, result: dict[str, A
     return json.dumps([{"label": f["label"]} for f in old])
 
 
+LISTING_ORDER = {"score": "t.score DESC, p.created_at", "uncertain": "abs(t.score - :threshold), p.created_at",
+                 "date": "p.created_at DESC"}
+
+
 def listing(db: Database, status: str | None, order: str = "score", threshold: float = 0.5) -> list[dict[str, Any]]:
-    where = "t.status = ?" if status else "t.status IN ('candidate', 'accepted', 'rejected')"
-    order_by = {"score": "t.score DESC, p.created_at",
-                "uncertain": f"abs(t.score - {float(threshold)}), p.created_at",
-                "date": "p.created_at DESC"}[order]
+    where = "t.status = :status" if status else "t.status IN ('candidate', 'accepted', 'rejected')"
     return list(db.query(
         "SELECT t.post_id AS id, t.status, t.score, t.flagged, t.consent, t.model_version, p.platform, p.created_at,"
         " coalesce(t.display_text, p.text) AS text, p.url, t.reasons, t.flag_reasons FROM testimonies t"
-        f" JOIN posts p ON p.id = t.post_id WHERE {where} AND p.deleted_at IS NULL ORDER BY {order_by}",
-        [status] if status else [],
+        f" JOIN posts p ON p.id = t.post_id WHERE {where} AND p.deleted_at IS NULL ORDER BY {LISTING_ORDER[order]}",
+        {"status": status, "threshold": float(threshold)},
     ))
 
 
@@ -245,13 +215,3 @@ def explain(text: str, reasons: str, flag_reasons: str) -> tuple[list[str], list
     why = [f"{r['kind'].replace('_', ' ')}:{quote(r)}" for r in json.loads(reasons or "[]")]
     flags = [f"{f['label']}{quote(f)}" for f in json.loads(flag_reasons or "[]")]
     return why, flags
-
-
-def after_collection(config: Config, db: Database) -> None:
-    """Score what was collected, fetch testimonies' media, look for faces: none can fail a collection."""
-    try:
-        score_posts(db, config)
-        fetch_media(db, config)
-        check_faces(db, config)
-    except Exception:  # noqa: BLE001 - logged; the posts are safely stored already
-        log.exception("scoring, media download or face check failed")

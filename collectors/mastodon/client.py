@@ -24,17 +24,24 @@ from mastodon import Mastodon, MastodonNetworkError
 from mastodon.errors import MastodonWarning
 
 from collectors.base import transform_each
-
-from monitor.core.records import Author, Page, Post, RefreshBatch, SourceError
-from collectors.html_text import html_to_text
+from collectors.mastodon.transform import (
+    NAME,
+    _id_order,
+    _status_id,
+    _valid_id,
+    transform_status,
+)
 from monitor import __version__
 from monitor.core import http
-from monitor.core.clock import to_utc_iso
-from monitor.core.config import HttpPolicy
+from monitor.core.records import Page, RefreshBatch, SourceError
+from monitor.core.sections import HttpPolicy
 
-PLATFORM = "mastodon"
 log = logging.getLogger("campaign_monitor.mastodon")
+
+
 TOKEN_ENV = "MASTODON_ACCESS_TOKEN"
+
+
 TRANSPORT_ERRORS = (MastodonNetworkError, requests.RequestException, OSError)
 
 
@@ -65,61 +72,6 @@ def token_for(instance_url: str, environ: dict[str, str] | None = None) -> str |
     return environ.get(token_variable(instance_url)) or environ.get(TOKEN_ENV) or None
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def transform_account(account: dict[str, Any]) -> Author:
-    acct = account["acct"]
-    if "@" not in acct:
-        acct = f"{acct}@{urlsplit(account['url']).hostname}"
-    return Author(
-        platform=PLATFORM,
-        key=account.get("uri") or account["url"],
-        handle=acct.lower(),
-        display_name=account.get("display_name") or None,
-        url=account.get("url"),
-        followers_count=_int(account.get("followers_count")),
-        following_count=_int(account.get("following_count")),
-        posts_count=_int(account.get("statuses_count")),
-    )
-
-
-def transform_status(raw: dict[str, Any]) -> Post:
-    """One status, exactly as the API sent it, into the archive's record."""
-    media = [
-        {
-            "type": m.get("type"),
-            "url": m.get("remote_url") or m.get("url"),
-            "description": m.get("description"),
-        }
-        for m in raw.get("media_attachments") or []
-    ]
-    return Post(
-        platform=PLATFORM,
-        key=raw["uri"],
-        url=raw.get("url") or raw["uri"],
-        local_id=str(raw["id"]),
-        author=transform_account(raw["account"]),
-        created_at=to_utc_iso(raw["created_at"]),
-        edited_at=to_utc_iso(raw["edited_at"]) if raw.get("edited_at") else None,
-        text=html_to_text(raw.get("content")),
-        content_warning=raw.get("spoiler_text") or None,
-        language=raw.get("language"),
-        hashtags=sorted({t["name"].lower() for t in raw.get("tags") or []}),
-        media=media,
-        likes=_int(raw.get("favourites_count")),
-        reposts=_int(raw.get("reblogs_count")),
-        replies=_int(raw.get("replies_count")),
-        quotes=_int(raw.get("quotes_count")),
-        raw=raw,
-    )
-
-
-def _id_order(local_id: str) -> tuple[int, str]:
-    return (len(local_id), local_id)
-
-
 def _hints(instance_url: str) -> dict[int, str]:
     return {
         401: (
@@ -143,7 +95,7 @@ class Connection:
 
 def connect(instance_url: str, token: str | None, policy: HttpPolicy) -> Connection:
     source = source_name(instance_url)
-    recorder = http.Recorder(PLATFORM, source)
+    recorder = http.Recorder(NAME, source)
     session = requests.Session()
     recorder.attach_requests(session)
     client = Mastodon(
@@ -235,25 +187,17 @@ def _walk(
             # the server sent this page again (or a `prev` link that does not move): stop, or page forever
             notes.append(f"{describe}: the instance served no status newer than {position} on a page of "
                          f"{len(raw)}; stopped walking (it will be asked again next run)")
-            yield Page(PLATFORM, source, hashtag, posts, recorder.drain(), None, notes, rejects)
+            yield Page(NAME, source, hashtag, posts, recorder.drain(), None, notes, rejects)
             return
         if newest is not None:
             position = newest
-        yield Page(PLATFORM, source, hashtag, posts, recorder.drain(), position if raw else None, notes, rejects)
+        yield Page(NAME, source, hashtag, posts, recorder.drain(), position if raw else None, notes, rejects)
         if not raw:
             return
         previous = page
         page = call(lambda: client.fetch_previous(previous))
         if page is None:
             return
-
-
-def _status_id(raw: Any) -> Any:
-    return raw.get("id") if isinstance(raw, dict) else None
-
-
-def _valid_id(value: str | None) -> bool:
-    return isinstance(value, str) and value.isdigit()
 
 
 BATCH = 20  # ids per GET /api/v1/statuses (Mastodon 4.3+)
@@ -305,4 +249,4 @@ def refresh(
         observed, _, notes = transform_each(list(found.values()), transform_status, describe, _status_id)
         for note in notes:
             log.warning(note)  # a re-read that cannot be parsed changes nothing stored
-        yield RefreshBatch(PLATFORM, conn.source, observed, gone, conn.recorder.drain())
+        yield RefreshBatch(NAME, conn.source, observed, gone, conn.recorder.drain())

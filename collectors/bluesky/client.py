@@ -10,24 +10,34 @@ by URI. Follower counts, which search results lack, come from `getProfiles`, 25 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
 
-from collectors.base import TRANSFORM_ERRORS, env_pair, transform_each
-
-from monitor.core.records import Author, Page, Post, RefreshBatch, SourceError
+from collectors.base import env_pair, transform_each
+from collectors.bluesky.config import BlueskyConfig
+from collectors.bluesky.transform import NAME, _did, transform_post
 from monitor.core import http
 from monitor.core.clock import to_utc_iso
-from monitor.core.config import BlueskyConfig, HttpPolicy
+from monitor.core.records import Page, Post, RefreshBatch, SourceError
+from monitor.core.sections import HttpPolicy
 
-PLATFORM = "bluesky"
 HANDLE_ENV, PASSWORD_ENV = "BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"
+
+
 SEARCH_CAP = 10_000  # results one search returns at most
+
+
 PAGE = 100
+
+
 PROFILES_BATCH = 25
+
+
 OVERLAP = timedelta(hours=1)
+
+
 FIRST_RUN_REACH = timedelta(days=30)
 
 
@@ -39,8 +49,9 @@ def missing_credentials_message() -> str:
     return f"skipped: set {HANDLE_ENV} and {PASSWORD_ENV} (an app password) to collect Bluesky; search needs a login"
 
 
-def _transport_errors() -> tuple[type[BaseException], ...]:
-    import httpx
+def transport_errors() -> tuple[type[BaseException], ...]:
+    """atproto's network errors (and httpx's beneath them), for the shared fault policy."""
+    import httpx  # deferred with atproto: importing atproto costs over a second, paid only by Bluesky runs
     from atproto_client import exceptions
 
     return (exceptions.NetworkError, exceptions.InvokeTimeoutError, httpx.TransportError, OSError)
@@ -80,12 +91,14 @@ class Connection:
         """
         http.call(lambda: self.client.login(*self.creds, fetch_bsky_profile=False), policy=self.policy,
                   recorder=self.recorder, describe=f"{self.source}: login (com.atproto.server.createSession)",
-                  transport_errors=_transport_errors(), hints=login_hints(self.source), on_retry=on_retry)
+                  transport_errors=transport_errors(), hints=login_hints(self.source), on_retry=on_retry)
         self.logged_in = True
 
     def call(self, fn: Callable[[], Any], describe: str, on_retry: Callable[[str], None] | None) -> Any:
         """`fn` under the shared policy, logging in first and again if the server expired the session."""
-        from atproto_client.exceptions import UnauthorizedError
+        from atproto_client.exceptions import (
+            UnauthorizedError,  # deferred: see transport_errors()
+        )
 
         if not self.logged_in:
             self.login(on_retry)
@@ -100,17 +113,15 @@ class Connection:
                 return fn()
 
         return http.call(attempt, policy=self.policy, recorder=self.recorder, describe=describe,
-                         transport_errors=_transport_errors(), hints=HINTS, on_retry=on_retry)
+                         transport_errors=transport_errors(), hints=HINTS, on_retry=on_retry)
 
 
 def connect(cfg: BlueskyConfig, creds: tuple[str, str], policy: HttpPolicy) -> Connection:
-    from urllib.parse import urlsplit
-
-    from atproto import Client
+    from atproto import Client  # deferred: see transport_errors()
     from atproto_client.request import Request
 
     source = urlsplit(cfg.service).netloc
-    recorder = http.Recorder(PLATFORM, source)
+    recorder = http.Recorder(NAME, source)
 
     def on_response(response: Any) -> None:
         recorder.record(response.request.method, str(response.request.url), response.status_code,
@@ -118,76 +129,6 @@ def connect(cfg: BlueskyConfig, creds: tuple[str, str], policy: HttpPolicy) -> C
 
     request = Request(timeout=policy.timeout, event_hooks={"response": [on_response]})
     return Connection(source, Client(base_url=cfg.service, request=request), recorder, creds, policy)
-
-
-def post_url(view: dict[str, Any]) -> str:
-    return f"https://bsky.app/profile/{view['author']['handle']}/post/{view['uri'].rsplit('/', 1)[1]}"
-
-
-def _media(embed: dict[str, Any] | None) -> list[dict[str, Any]]:
-    if not embed:
-        return []
-    kind = embed.get("$type", "")
-    if kind.startswith("app.bsky.embed.images"):
-        return [{"type": "image", "url": i.get("fullsize"), "description": i.get("alt")} for i in embed.get("images", [])]
-    if kind.startswith("app.bsky.embed.video"):
-        return [{"type": "video", "url": embed.get("playlist"), "description": embed.get("alt")}]
-    if kind.startswith("app.bsky.embed.recordWithMedia"):
-        return _media(embed.get("media"))
-    return []
-
-
-# a hashtag typed in the text, as Bluesky's apps read one: '#' at the start or after a space,
-# running to the next space, without the punctuation that ends it ("#Nurture-ish" is not "#Nurture")
-TEXT_HASHTAG = re.compile(r"(?:^|(?<=\s))[#\uff03](\S+)")
-TRAILING_PUNCTUATION = "".join(chr(c) for c in range(0x21, 0x80) if not chr(c).isalnum() and chr(c) != "_")
-
-
-def post_hashtags(record: dict[str, Any]) -> set[str]:
-    """Every hashtag a post carries, lower case: tag facets, the record's `tags`, and the text.
-
-    Clients differ: some write facets, some only `tags`, some neither (a hashtag typed in
-    an app that makes no facets is text alone). Search servers differ too, so the
-    collector checks every post it is given against this, never trusting the query.
-    """
-    facets = {
-        feature["tag"].lower()
-        for facet in record.get("facets") or []
-        for feature in facet.get("features", [])
-        if feature.get("$type") == "app.bsky.richtext.facet#tag" and isinstance(feature.get("tag"), str)
-    }
-    listed = {t.lower() for t in record.get("tags") or [] if isinstance(t, str)}
-    typed = {t.rstrip(TRAILING_PUNCTUATION).lower() for t in TEXT_HASHTAG.findall(record.get("text") or "")} - {""}
-    return facets | listed | typed
-
-
-def transform_post(view: dict[str, Any], followers: int | None = None) -> Post:
-    record = view["record"]
-    tags = post_hashtags(record)
-    author = view["author"]
-    return Post(
-        platform=PLATFORM,
-        key=view["uri"],
-        url=post_url(view),
-        local_id=view.get("cid"),
-        author=Author(
-            platform=PLATFORM, key=author["did"], handle=author["handle"].lower(),
-            display_name=author.get("displayName") or None,
-            url=f"https://bsky.app/profile/{author['handle']}", followers_count=followers,
-        ),
-        created_at=to_utc_iso(record["createdAt"]),
-        text=record.get("text", ""),
-        language=(record.get("langs") or [None])[0],
-        hashtags=sorted(tags),
-        media=_media(view.get("embed")),
-        likes=view.get("likeCount"),
-        reposts=view.get("repostCount"),
-        replies=view.get("replyCount"),
-        quotes=view.get("quoteCount"),
-        raw=view,
-        revision=view.get("cid"),
-        revised_at=to_utc_iso(view["indexedAt"]) if view.get("indexedAt") else None,
-    )
 
 
 def windows(start: datetime, end: datetime, hours: int) -> Iterator[tuple[datetime, datetime]]:
@@ -258,7 +199,7 @@ def _window(conn: Connection, stream: str, tag: str | None, since: datetime, unt
             warnings.append(f"{describe}: the search repeated its page cursor {page_cursor!r}; stopped walking "
                             "(the cursor stays before this window, which is asked again next run)")
             walk["stuck"] = True
-            yield Page(PLATFORM, conn.source, stream, posts, conn.recorder.drain(), None, warnings, rejects)
+            yield Page(NAME, conn.source, stream, posts, conn.recorder.drain(), None, warnings, rejects)
             return
         cursors.add(page_cursor)
         kept = [p for p in posts if _belongs(p, tag, since, until)]
@@ -272,17 +213,10 @@ def _window(conn: Connection, stream: str, tag: str | None, since: datetime, unt
             warnings.append(f"{describe}: the window {_iso(since)} to {_iso(until)} reached Bluesky's "
                             f"search cap (~{SEARCH_CAP} results); posts in it may be missing "
                             "(narrow [bluesky] window_hours)")
-        yield Page(PLATFORM, conn.source, stream, posts, conn.recorder.drain(),
+        yield Page(NAME, conn.source, stream, posts, conn.recorder.drain(),
                    to_utc_iso(until) if done else None, warnings, rejects)
         if done:
             return
-
-
-def _did(view: Any) -> str | None:
-    try:
-        return view["author"]["did"]
-    except TRANSFORM_ERRORS:
-        return None
 
 
 def _belongs(post: Post, tag: str | None, since: datetime, until: datetime) -> bool:
@@ -323,7 +257,7 @@ def refresh(
             _fetch_followers(conn, {v["author"]["did"] for v in views.values()}, describe, on_retry)
             observed = [transform_post(v, conn.followers.get(v["author"]["did"])) for v in views.values()]
             gone = {uri: "no longer served by Bluesky" for uri in chunk if uri not in views}
-            yield RefreshBatch(PLATFORM, conn.source, observed, gone, conn.recorder.drain())
+            yield RefreshBatch(NAME, conn.source, observed, gone, conn.recorder.drain())
     except SourceError as e:
         e.fetches = conn.recorder.drain()
         raise

@@ -12,27 +12,38 @@ nothing twice.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
+import prawcore
 import requests
 
 from collectors.base import TRANSFORM_ERRORS, env_pair, transform_each
-
-from monitor.core.records import Author, Page, Post, RefreshBatch, SourceError
+from collectors.reddit.config import RedditConfig
+from collectors.reddit.transform import (
+    NAME,
+    _comments,
+    _fullname,
+    _gone_reason,
+    _position,
+    _positioned,
+    transform_comment,
+    transform_submission,
+)
 from monitor import __version__
 from monitor.core import http
-from monitor.core.clock import to_utc_iso
-from monitor.core.config import HttpPolicy, RedditConfig
+from monitor.core.records import Page, RefreshBatch, SourceError
+from monitor.core.sections import HttpPolicy
 
-PLATFORM = "reddit"
 ID_ENV, SECRET_ENV = "REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET"
-LISTING_CAP = 1000  # Reddit stops every listing at about this many items
-PAGE = 100
-HASHTAG_RE = re.compile(r"#(\w+)")
 
+
+LISTING_CAP = 1000  # Reddit stops every listing at about this many items
+
+
+PAGE = 100
+
+TRANSPORT_ERRORS = (prawcore.exceptions.RequestException, requests.RequestException, OSError)
 
 def credentials(environ: dict[str, str] | None = None) -> tuple[str, str] | None:
     return env_pair(ID_ENV, SECRET_ENV, environ)
@@ -54,96 +65,6 @@ def user_agent(contact: str) -> str:
     return f"python:campaign-monitor:v{__version__} (by {contact or 'unknown contact'})"
 
 
-def _utc(seconds: float) -> str:
-    return to_utc_iso(datetime.fromtimestamp(seconds, tz=timezone.utc))
-
-
-def _author(data: dict[str, Any]) -> Author:
-    name = data.get("author") or "[deleted]"
-    return Author(
-        platform=PLATFORM,
-        key=data.get("author_fullname") or f"u/{name}",
-        handle=f"u/{name}",
-        url=None if name == "[deleted]" else f"https://www.reddit.com/user/{name}",
-    )
-
-
-def _hashtags(text: str) -> list[str]:
-    return sorted({t.lower() for t in HASHTAG_RE.findall(text)})
-
-
-def _thing(data: dict[str, Any], reddit_url: str, text: str, raw: dict[str, Any], **fields: Any) -> Post:
-    """What submissions (t3) and comments (t1) share: identity, author, times, score."""
-    return Post(
-        platform=PLATFORM,
-        key=data["name"],
-        url=reddit_url + data["permalink"],
-        local_id=data["name"],
-        author=_author(data),
-        created_at=_utc(data["created_utc"]),
-        edited_at=_utc(data["edited"]) if data.get("edited") else None,
-        text=text,
-        hashtags=_hashtags(text),
-        likes=data.get("score"),
-        raw=raw,
-        **fields,
-    )
-
-
-def transform_submission(data: dict[str, Any], reddit_url: str) -> Post:
-    text = data.get("title", "")
-    if data.get("selftext"):
-        text += "\n\n" + data["selftext"]
-    media = []
-    if not data.get("is_self") and data.get("url"):
-        media.append({"type": data.get("post_hint") or "link", "url": data["url"], "description": None})
-    return _thing(
-        data, reddit_url, text, data,
-        media=media,
-        reposts=data.get("num_crossposts"),
-        replies=data.get("num_comments"),
-        metrics={
-            "subreddit": data.get("subreddit"),
-            "upvote_ratio": data.get("upvote_ratio"),
-            "subreddit_subscribers": data.get("subreddit_subscribers"),
-        },
-    )
-
-
-def transform_comment(data: dict[str, Any], reddit_url: str) -> Post:
-    """A comment; its replies are comments of their own, so they are left out of its raw."""
-    replies = data.get("replies")
-    return _thing(
-        data, reddit_url, data.get("body", ""), {k: v for k, v in data.items() if k != "replies"},
-        replies=len(replies["data"]["children"]) if isinstance(replies, dict) else 0,
-        metrics={"subreddit": data.get("subreddit"), "parent": data.get("link_id")},
-    )
-
-
-def _comments(tree: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for child in tree:
-        if child.get("kind") != "t1":
-            continue  # "more" stubs are not expanded
-        yield child["data"]
-        replies = child["data"].get("replies")
-        if isinstance(replies, dict):
-            yield from _comments(replies["data"]["children"])
-
-
-def _position(data: dict[str, Any]) -> str:
-    """A cursor that orders by time first: '<created_utc>:<fullname>'."""
-    return f"{float(data['created_utc']):.3f}:{data['name']}"
-
-
-def _positioned(post: Post) -> Post:
-    _position(post.raw)  # a submission without a usable time or name cannot be walked past: a reject
-    return post
-
-
-def _fullname(data: Any) -> Any:
-    return data.get("name") if isinstance(data, dict) else None
-
-
 def _newer(data: dict[str, Any], cursor: str | None) -> bool:
     if cursor is None:
         return True
@@ -161,10 +82,10 @@ class Connection:
 
 
 def connect(cfg: RedditConfig, subreddit: str, creds: tuple[str, str], policy: HttpPolicy) -> Connection:
-    import praw  # imported here: only runs that collect Reddit pay for it
+    import praw  # deferred: only runs that collect Reddit pay for it (0.2 s)
 
     source = f"r/{subreddit}"
-    recorder = http.Recorder(PLATFORM, source)
+    recorder = http.Recorder(NAME, source)
     session = requests.Session()
     recorder.attach_requests(session)
     reddit = praw.Reddit(
@@ -191,8 +112,6 @@ def search_pages(
     on_retry: Callable[[str], None] | None = None,
 ) -> Iterator[Page]:
     """Yield the pages of a newest-first search down to `cursor`; the last carries the new cursor."""
-    import prawcore
-
     describe = f"{conn.source} search {query!r}"
     recorder = conn.recorder
 
@@ -202,7 +121,7 @@ def search_pages(
             policy=policy,
             recorder=recorder,
             describe=describe,
-            transport_errors=(prawcore.exceptions.RequestException, requests.RequestException, OSError),
+            transport_errors=TRANSPORT_ERRORS,
             hints={
                 401: f"Reddit refused the app's credentials; check {ID_ENV} and {SECRET_ENV}",
                 403: f"{conn.source} is private, quarantined or banned",
@@ -260,7 +179,7 @@ def _walk(cfg, subreddit, query, cursor, hashtags, call, recorder, describe) -> 
         if after in afters and not done:
             # the listing sent a page marker it sent before: following it would page forever
             warnings.append(f"{describe}: Reddit repeated the page marker {after!r}; stopped walking")
-            yield Page(PLATFORM, source, query, posts, recorder.drain(), None, warnings, rejects)
+            yield Page(NAME, source, query, posts, recorder.drain(), None, warnings, rejects)
             return
         afters.add(after)
         if done and not reached_cursor and seen >= LISTING_CAP:
@@ -268,24 +187,13 @@ def _walk(cfg, subreddit, query, cursor, hashtags, call, recorder, describe) -> 
                 f"{describe}: Reddit's listing cap (~{LISTING_CAP} results) was reached; "
                 "older matching posts may be missing"
             )
-        yield Page(PLATFORM, source, query, posts, recorder.drain(),
+        yield Page(NAME, source, query, posts, recorder.drain(),
                    (newest or cursor) if done else None, warnings, rejects)
         if done:
             return
 
 
 INFO_BATCH = 100
-GONE_TEXT = {"[deleted]", "[removed]"}
-
-
-def _gone_reason(data: dict[str, Any]) -> str | None:
-    """Reddit keeps deleted and removed things listed, emptied: recognise them."""
-    text = data.get("body") if "body" in data else data.get("selftext")
-    if data.get("removed_by_category"):
-        return f"removed on Reddit ({data['removed_by_category']})"
-    if text in GONE_TEXT:
-        return f"{text.strip('[]')} on Reddit"
-    return None
 
 
 def refresh(
@@ -297,8 +205,6 @@ def refresh(
     on_retry: Callable[[str], None] | None = None,
 ) -> Iterator[RefreshBatch]:
     """Re-read archived submissions and comments by fullname, 100 a call (`/api/info`)."""
-    import prawcore
-
     describe = "reddit refresh"
     for start in range(0, len(keys), INFO_BATCH):
         chunk = keys[start : start + INFO_BATCH]
@@ -306,7 +212,7 @@ def refresh(
             listing = http.call(
                 lambda: conn.reddit.request(method="GET", path="/api/info", params={"id": ",".join(chunk)}),
                 policy=policy, recorder=conn.recorder, describe=describe, on_retry=on_retry,
-                transport_errors=(prawcore.exceptions.RequestException, requests.RequestException, OSError),
+                transport_errors=TRANSPORT_ERRORS,
             )
         except SourceError as e:
             e.fetches = conn.recorder.drain()
@@ -323,4 +229,4 @@ def refresh(
                 observed.append(transform_submission(child["data"], cfg.reddit_url))
             else:
                 observed.append(transform_comment(child["data"], cfg.reddit_url))
-        yield RefreshBatch(PLATFORM, conn.source, observed, gone, conn.recorder.drain())
+        yield RefreshBatch(NAME, conn.source, observed, gone, conn.recorder.drain())
