@@ -96,9 +96,8 @@ class Connection:
 
     def call(self, fn: Callable[[], Any], describe: str, on_retry: Callable[[str], None] | None) -> Any:
         """`fn` under the shared policy, logging in first and again if the server expired the session."""
-        from atproto_client.exceptions import (
-            UnauthorizedError,  # deferred: see transport_errors()
-        )
+        # deferred: see transport_errors()
+        from atproto_client.exceptions import UnauthorizedError
 
         if not self.logged_in:
             self.login(on_retry)

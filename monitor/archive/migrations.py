@@ -7,6 +7,7 @@ written by a newer campaign-monitor is recognised and refused instead of damaged
 
 from __future__ import annotations
 
+import json
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -274,8 +275,6 @@ def m007_learned_scores_and_visibility(db: Database) -> None:
     `visible_posts` is the single definition of what a report, export or register may
     show: live posts, checked for safeguarding, not flagged unless a reviewer accepted them.
     """
-    import json
-
     db["testimonies"].add_column("model_version", str)
     db["media_files"].add_column("faces", int)  # faces found in an image; null: not looked at yet
     for post_id, flag_reasons in db.execute("SELECT post_id, flag_reasons FROM testimonies").fetchall():

@@ -87,8 +87,8 @@ def _interrupt(signum: int, frame: Any) -> None:
     "--platform",
     "platforms",
     multiple=True,
-    type=click.Choice(list(registry.registered())),
-    help="Collect only this platform (repeatable).",
+    metavar="NAME",
+    help="Collect only this platform (repeatable): mastodon, reddit, bluesky or another installed one.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @user_errors
@@ -96,7 +96,11 @@ def collect(config_path: Path, platforms: tuple[str, ...], quiet: bool) -> None:
     """Fetch every new post with the campaign's hashtags into the archive."""
     config = load_config(config_path)
     selected = list(platforms) or config.platforms
+    known = registry.registered()
     for platform in selected:
+        if platform not in known:
+            raise click.BadParameter(f"{platform!r} is not a platform (installed: {', '.join(known)})",
+                                     param_hint="--platform")
         if platform not in config.platforms:
             raise ConfigError(f"{config_path}: --platform {platform}: no [{platform}] sources configured")
     db = open_archive(config.archive)

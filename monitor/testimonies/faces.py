@@ -37,7 +37,7 @@ def _cascade() -> Any:
 
 def count_faces(path: Path) -> int | None:
     """How many faces the cascade finds; None when the file is not an image OpenCV can read."""
-    import cv2
+    import cv2  # deferred with the cascade above
     import numpy as np
 
     data = np.fromfile(str(path), dtype=np.uint8)

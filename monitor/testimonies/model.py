@@ -154,9 +154,8 @@ def shipped_corpus(path: Path | None = None) -> list[dict[str, Any]]:
 
 
 def fit(features: np.ndarray, labels: np.ndarray) -> tuple[list[float], float]:
-    from sklearn.linear_model import (
-        LogisticRegression,  # deferred: only training needs it
-    )
+    # deferred: scikit-learn is large and only training needs it
+    from sklearn.linear_model import LogisticRegression
 
     clf = LogisticRegression(class_weight="balanced", C=C, max_iter=5000)
     clf.fit(features, labels)
@@ -165,7 +164,7 @@ def fit(features: np.ndarray, labels: np.ndarray) -> tuple[list[float], float]:
 
 def cross_validate(features: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
     """Precision, recall and F1 of candidates on held-out folds: what to expect on new posts."""
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedKFold  # deferred: as in fit()
 
     folds = min(FOLDS, int(labels.sum()), int((~labels).sum()))
     if folds < 2:

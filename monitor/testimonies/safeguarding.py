@@ -127,9 +127,8 @@ def first_names() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
     """Lower-case dictionary words (web2): a name that is also one needs more context."""
-    from english_words import (
-        get_english_words_set,  # deferred: 236k words, only when safeguarding runs
-    )
+    # deferred: 236k words, loaded only when safeguarding runs
+    from english_words import get_english_words_set
 
     return frozenset(w for w in get_english_words_set(["web2"], lower=False, alpha=True) if w.islower())
 
