@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, TypeVar
 
-from monitor.core.records import Post, Reject
+from monitor.core.records import MALFORMED, Notice, Post, Reject
 
 T = TypeVar("T")
 
@@ -21,7 +21,7 @@ TRANSFORM_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
 def transform_each(items: list[Any], transform: Callable[[Any], "Post"], describe: str,
-                   ident: Callable[[Any], Any]) -> tuple[list["Post"], list[Reject], list[str]]:
+                   ident: Callable[[Any], Any]) -> tuple[list["Post"], list[Reject], list[Notice]]:
     """Each item through `transform`; a malformed one becomes a Reject and a warning naming it.
 
     One bad status (no `uri`, `tags` as a number, `account` missing) must not fail the
@@ -37,8 +37,8 @@ def transform_each(items: list[Any], transform: Callable[[Any], "Post"], describ
             except TRANSFORM_ERRORS:
                 name = None
             rejects.append(Reject(item, f"{type(e).__name__}: {e}", str(name) if name is not None else None))
-    warnings = [f"{describe}: skipped a malformed item ({r.ident or 'no id'}: {r.reason}); "
-                "its payload is kept in rejected_items" for r in rejects]
+    warnings = [Notice(MALFORMED, f"{describe}: skipped a malformed item ({r.ident or 'no id'}: {r.reason}); "
+                       "its payload is kept in rejected_items") for r in rejects]
     return posts, rejects, warnings
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlite_utils import Database
 
+from monitor.core.records import CAP
 from reports.period import Period
 from reports.pseudonym import Disclosure
 
@@ -216,10 +217,10 @@ def _coverage(db: Database, period: Period) -> tuple[pd.DataFrame, list[str]]:
             notes.append(f"{started[:16].replace('T', ' ')} UTC: {platform} {source} failed: {error}")
         elif status == "skipped":
             notes.append(f"{started[:16].replace('T', ' ')} UTC: {platform} not collected: {error}")
-        for warning in json.loads(warnings or "[]"):
-            if "cap" in warning:
+        for notice in json.loads(warnings or "[]"):
+            if notice["kind"] == CAP:
                 entry["cap warnings"] += 1
-                notes.append(f"{started[:16].replace('T', ' ')} UTC: {warning}")
+                notes.append(f"{started[:16].replace('T', ' ')} UTC: {notice['message']}")
     if not rows:
         notes.append("No collection ran in this period: every number here may be incomplete.")
     frame = pd.DataFrame(list(table.values()), columns=["platform", "source", "runs", "failed runs", "cap warnings"])

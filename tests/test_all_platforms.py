@@ -51,7 +51,8 @@ def test_collect_from_three_faulty_platforms_stores_every_post_once(
     assert len(keys) == len(set(keys)) and set(keys) == expected
     assert by_platform == {"mastodon": 90, "reddit": 143, "bluesky": 120}
 
-    state = json.loads(run_cli("status", "-c", str(config), "--json").output)
+    shown = run_cli("status", "-c", str(config), "--json")
+    state = json.loads(shown.output)
     assert {s["platform"] for s in state["sources"]} == {"mastodon", "reddit", "bluesky"}
     assert {c["platform"] for c in state["cursors"]} == {"mastodon", "reddit", "bluesky"}
     conn = sqlite3.connect(tmp_path / "archive.db")

@@ -73,7 +73,7 @@ def test_status_shows_sources_cursors_and_the_last_result(fake_mastodon, config_
     [source] = state["sources"]
     assert (source["posts"], source["last_status"], source["last_new"]) == (12, "ok", 12)
     [cursor] = state["cursors"]
-    assert cursor["hashtag"] == "aspirenottoexclude"
+    assert cursor["stream"] == "aspirenottoexclude"
     text = run_cli("status", "-c", str(config)).output
     assert "12 posts by 5 authors" in text and "Cursors" in text
 

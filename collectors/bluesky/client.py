@@ -20,7 +20,16 @@ from collectors.bluesky.config import BlueskyConfig
 from collectors.bluesky.transform import NAME, _did, transform_post
 from monitor.core import http
 from monitor.core.clock import to_utc_iso
-from monitor.core.records import Page, Post, RefreshBatch, SourceError
+from monitor.core.records import (
+    CAP,
+    IGNORED_TERMS,
+    STALLED,
+    Notice,
+    Page,
+    Post,
+    RefreshBatch,
+    SourceError,
+)
 from monitor.core.sections import HttpPolicy
 
 HANDLE_ENV, PASSWORD_ENV = "BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"
@@ -195,8 +204,8 @@ def _window(conn: Connection, stream: str, tag: str | None, since: datetime, unt
         done = not page_cursor or not views
         if page_cursor in cursors and not done:
             # the server sent a page cursor it sent before: following it would page forever
-            warnings.append(f"{describe}: the search repeated its page cursor {page_cursor!r}; stopped walking "
-                            "(the cursor stays before this window, which is asked again next run)")
+            warnings.append(Notice(STALLED, f"{describe}: the search repeated its page cursor {page_cursor!r}; "
+                                   "stopped walking (the cursor stays before this window, which is asked again next run)"))
             walk["stuck"] = True
             yield Page(NAME, conn.source, stream, posts, conn.recorder.drain(), None, warnings, rejects)
             return
@@ -205,13 +214,13 @@ def _window(conn: Connection, stream: str, tag: str | None, since: datetime, unt
         if len(kept) < len(posts) and not walk.get("warned"):
             walk["warned"] = True  # once a walk: such a server does it on every page
             what = f"carried no #{tag} or fell" if tag else "fell"
-            warnings.append(f"{describe}: the search server ignores some of the query's terms: {len(posts) - len(kept)} "
-                            f"results {what} outside the window asked for, and were left out")
+            warnings.append(Notice(IGNORED_TERMS, f"{describe}: the search server ignores some of the query's terms: "
+                                   f"{len(posts) - len(kept)} results {what} outside the window asked for, and were left out"))
         posts = kept
         if done and seen >= SEARCH_CAP:
-            warnings.append(f"{describe}: the window {_iso(since)} to {_iso(until)} reached Bluesky's "
-                            f"search cap (~{SEARCH_CAP} results); posts in it may be missing "
-                            "(narrow [bluesky] window_hours)")
+            warnings.append(Notice(CAP, f"{describe}: the window {_iso(since)} to {_iso(until)} reached Bluesky's "
+                                   f"search cap (~{SEARCH_CAP} results); posts in it may be missing "
+                                   "(narrow [bluesky] window_hours)"))
         yield Page(NAME, conn.source, stream, posts, conn.recorder.drain(),
                    to_utc_iso(until) if done else None, warnings, rejects)
         if done:

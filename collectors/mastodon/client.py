@@ -33,7 +33,7 @@ from collectors.mastodon.transform import (
 )
 from monitor import __version__
 from monitor.core import http
-from monitor.core.records import Page, RefreshBatch, SourceError
+from monitor.core.records import STALLED, Notice, Page, RefreshBatch, SourceError
 from monitor.core.sections import HttpPolicy
 
 log = logging.getLogger("campaign_monitor.mastodon")
@@ -185,8 +185,8 @@ def _walk(
         newest = max(ids, key=_id_order) if ids else None
         if raw and (newest is None or _id_order(newest) <= _id_order(position)):
             # the server sent this page again (or a `prev` link that does not move): stop, or page forever
-            notes.append(f"{describe}: the instance served no status newer than {position} on a page of "
-                         f"{len(raw)}; stopped walking (it will be asked again next run)")
+            notes.append(Notice(STALLED, f"{describe}: the instance served no status newer than {position} on a page "
+                                f"of {len(raw)}; stopped walking (it will be asked again next run)"))
             yield Page(NAME, source, hashtag, posts, recorder.drain(), None, notes, rejects)
             return
         if newest is not None:

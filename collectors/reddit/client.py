@@ -32,7 +32,15 @@ from collectors.reddit.transform import (
 )
 from monitor import __version__
 from monitor.core import http
-from monitor.core.records import Page, RefreshBatch, SourceError
+from monitor.core.records import (
+    CAP,
+    MALFORMED,
+    STALLED,
+    Notice,
+    Page,
+    RefreshBatch,
+    SourceError,
+)
 from monitor.core.sections import HttpPolicy
 
 ID_ENV, SECRET_ENV = "REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET"
@@ -168,7 +176,8 @@ def _walk(cfg, subreddit, query, cursor, hashtags, call, recorder, describe) -> 
                 try:
                     tree = list(_comments(thread[1]["data"]["children"]))
                 except TRANSFORM_ERRORS as e:
-                    warnings.append(f"{describe}: the comments of {submission.key} are not a listing ({e!r}); skipped")
+                    warnings.append(Notice(MALFORMED, f"{describe}: the comments of {submission.key} are not a listing "
+                                                      f"({e!r}); skipped"))
                     tree = []
                 comments, bad, notes = transform_each(tree, lambda c: transform_comment(c, cfg.reddit_url),
                                                       describe, _fullname)
@@ -178,15 +187,14 @@ def _walk(cfg, subreddit, query, cursor, hashtags, call, recorder, describe) -> 
         done = reached_cursor or not after or not children
         if after in afters and not done:
             # the listing sent a page marker it sent before: following it would page forever
-            warnings.append(f"{describe}: Reddit repeated the page marker {after!r}; stopped walking")
+            warnings.append(Notice(STALLED, f"{describe}: Reddit repeated the page marker {after!r}; stopped walking"))
             yield Page(NAME, source, query, posts, recorder.drain(), None, warnings, rejects)
             return
         afters.add(after)
         if done and not reached_cursor and seen >= LISTING_CAP:
-            warnings.append(
-                f"{describe}: Reddit's listing cap (~{LISTING_CAP} results) was reached; "
-                "older matching posts may be missing"
-            )
+            warnings.append(Notice(
+                CAP, f"{describe}: Reddit's listing cap (~{LISTING_CAP} results) was reached; "
+                "older matching posts may be missing"))
         yield Page(NAME, source, query, posts, recorder.drain(),
                    (newest or cursor) if done else None, warnings, rejects)
         if done:

@@ -29,7 +29,7 @@ from monitor.archive.posts import (
     tombstone,
 )
 from monitor.core.clock import utc_now
-from monitor.core.records import Fetch, Page, RefreshBatch
+from monitor.core.records import Fetch, Notice, Page, RefreshBatch
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -172,22 +172,22 @@ def record_source_result(
     new: int,
     updated: int,
     requests: int,
-    warnings: list[str],
+    warnings: list[Notice],
     error: str | None,
 ) -> None:
     with write_transaction(db):
         db.execute(
             "INSERT INTO source_runs (run_id, platform, source, status, new_posts, updated_posts,"
             " requests, warnings, error, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, platform, source, status, new, updated, requests, json.dumps(warnings),
+            [run_id, platform, source, status, new, updated, requests, json.dumps([w.as_json() for w in warnings]),
              error, utc_now()],
         )
 
 
-def get_cursor(db: Database, platform: str, source: str, hashtag: str) -> str | None:
+def get_cursor(db: Database, platform: str, source: str, stream: str) -> str | None:
     row = db.execute(
-        "SELECT position FROM cursors WHERE platform = ? AND source = ? AND hashtag = ?",
-        [platform, source, hashtag.lower()],
+        "SELECT position FROM cursors WHERE platform = ? AND source = ? AND stream = ?",
+        [platform, source, stream.lower()],
     ).fetchone()
     return row[0] if row else None
 
@@ -221,7 +221,7 @@ def _store_rejects(db: Database, page: Page, fetch_id: int | None) -> None:
     rows = []
     for r in page.rejects:
         raw = storable_json(r.raw)
-        rows.append((page.platform, page.source, page.hashtag, r.ident, r.reason, raw,
+        rows.append((page.platform, page.source, page.stream, r.ident, r.reason, raw,
                      hashlib.sha256(raw.encode()).hexdigest(), fetch_id, now))
     db.conn.executemany(
         "INSERT OR IGNORE INTO rejected_items (platform, source, stream, item_id, reason, raw, raw_sha256, fetch_id,"
@@ -240,10 +240,10 @@ def save_refresh(db: Database, batch: RefreshBatch, run_id: int) -> SaveResult:
 
 def advance_cursor(db: Database, page: Page, run_id: int) -> None:
     db.execute(
-        "INSERT INTO cursors (platform, source, hashtag, position, updated_at, run_id)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, source, hashtag) DO UPDATE SET"
+        "INSERT INTO cursors (platform, source, stream, position, updated_at, run_id)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, source, stream) DO UPDATE SET"
         " position = excluded.position, updated_at = excluded.updated_at, run_id = excluded.run_id",
-        [page.platform, page.source, page.hashtag.lower(), page.cursor, utc_now(), run_id],
+        [page.platform, page.source, page.stream.lower(), page.cursor, utc_now(), run_id],
     )
 
 

@@ -8,6 +8,7 @@ written by a newer campaign-monitor is recognised and refused instead of damaged
 from __future__ import annotations
 
 import json
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -45,7 +46,7 @@ def m001_initial(db: Database) -> None:
             "new_posts": int,
             "updated_posts": int,
             "requests": int,
-            "warnings": str,  # JSON list of strings
+            "warnings": str,  # JSON list (m010: of notices, {kind, message, count})
             "error": str,
             "finished_at": str,
         },
@@ -316,3 +317,31 @@ def m009_rejected_items(db: Database) -> None:
         foreign_keys=[("fetch_id", "fetches", "id")],
     )
     db["rejected_items"].create_index(["platform", "raw_sha256"], unique=True)
+
+
+@migration
+def m010_streams_and_notices(db: Database) -> None:
+    """Two names that misled. `cursors.hashtag` held any stream's name (a hashtag, a Reddit or
+    Bluesky query): it becomes `cursors.stream`. `source_runs.warnings` held prose that the
+    report searched for the word "cap": it becomes a JSON list of notices, each with its
+    `kind` (monitor.core.records). Old warnings get their kind guessed here from their
+    wording, the one place that ever reads it, and are marked `"guessed": true`.
+    """
+    db.execute("ALTER TABLE cursors RENAME COLUMN hashtag TO stream")
+    rows = db.execute("SELECT rowid, warnings FROM source_runs WHERE warnings IS NOT NULL AND warnings != '[]'")
+    for rowid, text in rows.fetchall():
+        old = json.loads(text)
+        if all(isinstance(w, dict) for w in old):
+            continue
+        notices = [w if isinstance(w, dict) else
+                   {"kind": _guess_kind(w), "message": w, "count": 1, "guessed": True} for w in old]
+        db.execute("UPDATE source_runs SET warnings = ? WHERE rowid = ?", [json.dumps(notices), rowid])
+
+
+def _guess_kind(message: str) -> str:
+    for words, kind in (("cap", "cap"), ("malformed", "malformed"), ("max_requests", "request_limit"),
+                        ("stopped walking", "stalled"), ("ignores some of the query", "ignored_terms"),
+                        ("deleted (", "deleted")):
+        if words in message:
+            return kind
+    return "other"

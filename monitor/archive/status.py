@@ -52,16 +52,23 @@ def archive_status(db: Database) -> ArchiveStatus:
                 "last_status": last.get("status"),
                 "last_new": last.get("new_posts"),
                 "last_requests": last.get("requests"),
-                "last_warnings": json.loads(last["warnings"]) if last.get("warnings") else [],
+                "last_warnings": [_said(w) for w in json.loads(last.get("warnings") or "[]")],
                 "last_error": last.get("error"),
             }
         )
     cursors = list(
         db.query(
-            "SELECT platform, source, hashtag, position, updated_at FROM cursors"
-            " ORDER BY platform, source, hashtag"
+            "SELECT platform, source, stream, position, updated_at FROM cursors"
+            " ORDER BY platform, source, stream"
         )
     )
     runs = list(db.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1"))
     schedule = list(db.query("SELECT * FROM schedule ORDER BY job"))
     return ArchiveStatus(totals, sources, cursors, runs[0] if runs else None, schedule)
+
+
+def _said(notice: dict | str) -> str:
+    """A stored notice as its one line (rows older than m010 that were not upgraded are plain text)."""
+    if isinstance(notice, str):
+        return notice
+    return notice["message"] + (f" x{notice['count']}" if notice.get("count", 1) > 1 else "")

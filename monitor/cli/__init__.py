@@ -172,10 +172,10 @@ def status(config_path: Path, as_json: bool) -> None:
     for note in notes:
         console.print(note, highlight=False)
     cursors = Table(title="Cursors (the next run asks only for what is newer)")
-    for column in ("platform", "source", "hashtag", "position", "updated"):
+    for column in ("platform", "source", "stream", "position", "updated"):
         cursors.add_column(column)
     for c in state.cursors:
-        cursors.add_row(c["platform"], c["source"], "#" + c["hashtag"], c["position"], _minute(c["updated_at"]))
+        cursors.add_row(c["platform"], c["source"], c["stream"], c["position"], _minute(c["updated_at"]))
     console.print(cursors if state.cursors else "No cursors yet: the first run reads each timeline from its start.")
     if state.schedule:
         schedule = Table(title="Schedule of 'campaign-monitor run' (UTC)")

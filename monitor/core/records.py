@@ -26,6 +26,32 @@ class SourceError(Exception):
         self.status = status  # the HTTP status that ended it, when one did
 
 
+# What a notice is about. Code that acts on notices reads `kind`, never the message.
+CAP = "cap"  # a listing or search stopped at the platform's cap: older matching posts may be missing
+MALFORMED = "malformed"  # an item that could not be made a post (kept in rejected_items)
+STALLED = "stalled"  # the server did not move forward (a repeated page or cursor); walking stopped
+IGNORED_TERMS = "ignored_terms"  # the server returned results outside what was asked; they were left out
+REQUEST_LIMIT = "request_limit"  # [http] max_requests was reached; the next run goes on
+RETRIED = "retried"  # a fault the policy retried (429, 5xx, timeout ...)
+DELETED = "deleted"  # a refresh found a post gone from its platform
+OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something a run should tell its user: typed, so the report counts caps by kind, not by wording."""
+
+    kind: str
+    message: str  # one line for people, naming the source
+    count: int = 1  # how many times it happened in the run
+
+    def __str__(self) -> str:
+        return self.message if self.count == 1 else f"{self.message} x{self.count}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "message": self.message, "count": self.count}
+
+
 @dataclass
 class Author:
     platform: str
@@ -97,11 +123,11 @@ class Page:
 
     platform: str
     source: str
-    hashtag: str
+    stream: str  # the walk within the source: a hashtag, or a query (its cursor's name)
     posts: list[Post]
     fetches: list[Fetch]
     cursor: str | None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
 
 

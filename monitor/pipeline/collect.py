@@ -26,7 +26,7 @@ from monitor.archive import (
 from monitor.core import platforms as registry
 from monitor.core.config import Config
 from monitor.core.platforms import Skip, SourceJob
-from monitor.core.records import SourceError
+from monitor.core.records import REQUEST_LIMIT, RETRIED, Notice, SourceError
 
 log = logging.getLogger("campaign_monitor.collect")
 T = TypeVar("T")
@@ -38,7 +38,7 @@ class SourceOutcome:
     new: int = 0
     updated: int = 0
     requests: int = 0
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     skipped: str | None = None  # why the platform was not collected at all
 
@@ -74,7 +74,7 @@ def run_collection(
 
     def on_retry(source: str, message: str) -> None:
         log.warning(message)
-        outcomes[source].warnings.append(message)
+        outcomes[source].warnings.append(Notice(RETRIED, message))
 
     jobs: list[SourceJob] = []
     for platform in platforms or config.platforms:
@@ -127,12 +127,12 @@ def run_collection(
     return list(outcomes.values())
 
 
-def collapse(warnings: list[str]) -> list[str]:
-    """The same warning repeated (a retried fault) is kept once, with its count."""
-    counts: dict[str, int] = {}
+def collapse(warnings: list[Notice]) -> list[Notice]:
+    """The same notice repeated (a retried fault) is kept once, with its count."""
+    counts: dict[tuple[str, str], int] = {}
     for w in warnings:
-        counts[w] = counts.get(w, 0) + 1
-    return [w if n == 1 else f"{w} x{n}" for w, n in counts.items()]
+        counts[(w.kind, w.message)] = counts.get((w.kind, w.message), 0) + w.count
+    return [Notice(kind, message, n) for (kind, message), n in counts.items()]
 
 
 def _collect_source(
@@ -165,10 +165,10 @@ def _collect_source(
                 if stop.is_set():
                     return
                 if outcome.requests >= max_requests:
-                    message = (f"{job.source}: stopped after {outcome.requests} requests ([http] max_requests); "
-                               "the next run goes on from the last stored page")
-                    log.warning(message)
-                    outcome.warnings.append(message)
+                    notice = Notice(REQUEST_LIMIT, f"{job.source}: stopped after {outcome.requests} requests "
+                                    "([http] max_requests); the next run goes on from the last stored page")
+                    log.warning(notice)
+                    outcome.warnings.append(notice)
                     return
         except SourceError as e:
             if e.fetches:

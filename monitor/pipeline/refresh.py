@@ -23,7 +23,7 @@ from monitor.archive import (
 from monitor.core import platforms as registry
 from monitor.core.clock import to_utc_iso
 from monitor.core.config import Config
-from monitor.core.records import SourceError
+from monitor.core.records import DELETED, Notice, SourceError
 from monitor.pipeline.collect import SourceOutcome, collapse, run_status
 
 log = logging.getLogger("campaign_monitor.refresh")
@@ -61,7 +61,7 @@ def run_refresh(config: Config, db, *, stop: threading.Event | None = None,
                         saved = save_refresh(db, batch, run_id)
                         outcome.updated += saved.updated
                         outcome.requests += len(batch.fetches)
-                        outcome.warnings += [f"{key}: deleted ({why}); content removed" for key, why in batch.gone.items()]
+                        outcome.warnings += [Notice(DELETED, f"{key}: deleted ({why}); content removed") for key, why in batch.gone.items()]
                         if stop.is_set():
                             break
                 except SourceError as e:
