@@ -2,7 +2,7 @@
 
 Only the period's rows are read (posts.created_at is indexed), and post text only for
 the few top posts and for link counting, so a one-week report never loads the archive.
-Every definition shown in the report's footnotes is in `DEFINITIONS`, next to the code.
+Every metric is declared once in `reports.definitions`; this module computes them.
 """
 
 from __future__ import annotations
@@ -17,36 +17,23 @@ import pandas as pd
 from sqlite_utils import Database
 
 from monitor.core.records import CAP
+from reports.definitions import HEADLINES, POSTS, Aggregates, Metric, definitions_table
 from reports.period import Period
 from reports.pseudonym import Disclosure
 
-DEFINITIONS = {
-    "Posts": "distinct posts created in the period that carry a campaign hashtag or match a "
-             "configured search, counted once whatever instance or search found them; deleted posts are left out.",
-    "Participants": "distinct authors of those posts.",
-    "New participants": "participants whose first archived post falls in this period; the others are returning.",
-    "Potential reach": "the sum, over distinct participants, of their follower count as last seen by "
-                       "the archive (each author counted once per period; Reddit does not expose followers).",
-    "Engagement": "likes + reposts + replies (+ quotes where the platform has them), as last seen.",
-    "Engagement per post": "engagement divided by posts.",
-    "Change": "compared with the previous period of the same length.",
-    "Co-hashtags": "hashtags that appear in the same posts as the campaign's own.",
-    "Links": "web addresses in post text, other than links to the posts themselves.",
-    "Testimonies": "posts scored as telling how nurture helped (intervention, experience, outcome) become "
-                   "candidates; only those a reviewer accepted are quoted. Posts that may identify a child are "
-                   "kept out of every quotation until a reviewer accepts them.",
-    "Coverage": "collection runs that started in the period, per source; a failed run or a reached "
-                "API cap means posts may be missing from every number above.",
-}
 URL_RE = re.compile(r"https?://[^\s<>\"')\]]+")
 ENGAGEMENT = ["likes", "reposts", "replies", "quotes"]
 
 
 @dataclass
 class Headline:
-    name: str
+    metric: Metric
     value: float
     previous: float
+
+    @property
+    def name(self) -> str:
+        return self.metric.name
 
     @property
     def change(self) -> float | None:
@@ -82,26 +69,27 @@ class _Names(dict):
         return name
 
 
-ENGAGEMENT_SQL = "coalesce(likes, 0) + coalesce(reposts, 0) + coalesce(replies, 0) + coalesce(quotes, 0)"
-LIVE = "created_at >= ? AND created_at < ? AND deleted_at IS NULL"
+def engagement_sql(alias: str = "posts") -> str:
+    return " + ".join(f"coalesce({alias}.{count}, 0)" for count in ENGAGEMENT)
+
+
+def live_in_period(alias: str = "posts") -> str:
+    """The period's live posts (the `current_posts` view's rule, written on the table so the
+    covering index below can be named; parameters: the period's UTC bounds)."""
+    return f"{alias}.created_at >= ? AND {alias}.created_at < ? AND {alias}.deleted_at IS NULL"
+
+
 # The planner prefers the plain created_at index, which makes it read every row; this
 # covering index (migration m005) holds every column the totals use.
 COVERED = "INDEXED BY idx_posts_report"
 
 
-@dataclass
-class _Aggregates:
-    """The period reduced in SQL: per hour and source, and per author. Never one row a post."""
-
-    hourly: pd.DataFrame  # hour (UTC), platform, source, posts, engagement, day (campaign zone)
-    authors: pd.DataFrame  # author_id, platform, author, followers_count, posts, engagement
-
-
-def _aggregates(db: Database, period: Period, zone: ZoneInfo) -> _Aggregates:
+def _aggregates(db: Database, period: Period, zone: ZoneInfo) -> Aggregates:
     bounds = list(period.utc_bounds)
     hourly = pd.read_sql_query(
         f"SELECT substr(created_at, 1, 13) AS hour, platform, source, count(*) AS posts,"
-        f" sum({ENGAGEMENT_SQL}) AS engagement FROM posts {COVERED} WHERE {LIVE} GROUP BY hour, platform, source",
+        f" sum({engagement_sql()}) AS engagement FROM posts {COVERED} WHERE {live_in_period()}"
+        " GROUP BY hour, platform, source",
         db.conn, params=bounds,
     )
     # Hours are whole in UTC, so this is exact for zones whose offsets are whole hours (the UK's)
@@ -109,30 +97,18 @@ def _aggregates(db: Database, period: Period, zone: ZoneInfo) -> _Aggregates:
                      .dt.tz_convert(zone).dt.date)
     authors = pd.read_sql_query(
         f"SELECT p.author_id, p.platform, a.handle AS author, a.followers_count, count(*) AS posts,"
-        f" sum({ENGAGEMENT_SQL.replace('coalesce(', 'coalesce(p.')}) AS engagement FROM posts p {COVERED}"
-        f" LEFT JOIN authors a ON a.id = p.author_id WHERE p.{LIVE.replace(' AND ', ' AND p.')} GROUP BY p.author_id",
+        f" sum({engagement_sql('p')}) AS engagement FROM posts p {COVERED}"
+        f" LEFT JOIN authors a ON a.id = p.author_id WHERE {live_in_period('p')} GROUP BY p.author_id",
         db.conn, params=bounds,
     )
-    return _Aggregates(hourly, authors)
-
-
-def _totals(agg: _Aggregates) -> dict[str, float]:
-    posts = int(agg.hourly["posts"].sum())
-    engagement = float(agg.hourly["engagement"].sum())
-    return {
-        "Posts": posts,
-        "Participants": len(agg.authors),
-        "Potential reach": float(agg.authors["followers_count"].fillna(0).sum()),
-        "Engagement": engagement,
-        "Engagement per post": engagement / posts if posts else 0.0,
-    }
+    return Aggregates(hourly, authors)
 
 
 def _first_seen(db: Database, period: Period) -> dict[int, str]:
     start, end = period.utc_bounds
     rows = db.execute(
         "SELECT author_id, min(created_at) FROM posts WHERE author_id IN"
-        f" (SELECT DISTINCT author_id FROM posts {COVERED} WHERE {LIVE}) GROUP BY author_id",
+        f" (SELECT DISTINCT author_id FROM posts {COVERED} WHERE {live_in_period()}) GROUP BY author_id",
         [start, end],
     ).fetchall()
     return dict(rows)
@@ -187,7 +163,7 @@ def _links(db: Database, period: Period, shown: Disclosure, scan: bool) -> pd.Da
 def _top_posts(db: Database, period: Period, zone: ZoneInfo, names: dict, shown: Disclosure,
                scan: bool) -> pd.DataFrame:
     rows = db.execute(
-        f"SELECT platform, author_id, created_at, {ENGAGEMENT_SQL} AS engagement, text, url"
+        f"SELECT platform, author_id, created_at, {engagement_sql('v')} AS engagement, text, url"
         f" FROM {visible_in_period(scan)}"
         " ORDER BY engagement DESC, created_at LIMIT 10",
         list(period.utc_bounds),
@@ -237,12 +213,10 @@ def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str
     new_ids = {a for a, first in first_seen.items() if first >= start}
     names = _Names(dict(zip(agg.authors["author_id"], zip(agg.authors["platform"], agg.authors["author"]))), shown)
 
-    now, prev = _totals(agg), _totals(before)
     prev_first = _first_seen(db, period.previous()) if len(before.authors) else {}
-    prev_new = sum(1 for first in prev_first.values() if first >= period.previous().utc_bounds[0])
-    headlines = [Headline(name, now[name], prev[name]) for name in ("Posts", "Participants")]
-    headlines.append(Headline("New participants", len(new_ids), prev_new))
-    headlines += [Headline(name, now[name], prev[name]) for name in ("Potential reach", "Engagement", "Engagement per post")]
+    agg.new_participants = len(new_ids)
+    before.new_participants = sum(1 for first in prev_first.values() if first >= period.previous().utc_bounds[0])
+    headlines = [Headline(m, m.value(agg), m.value(before)) for m in HEADLINES]
 
     hourly = agg.hourly
     daily = (hourly.groupby(["day", "platform"])["posts"].sum().unstack(fill_value=0)
@@ -262,7 +236,7 @@ def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str
 
     coverage, notes = _coverage(db, period)
     notes += shown.notes
-    scan = now["Posts"] > 0.2 * (db.execute("SELECT max(rowid) FROM posts").fetchone()[0] or 0)
+    scan = POSTS.value(agg) > 0.2 * (db.execute("SELECT max(rowid) FROM posts").fetchone()[0] or 0)
     unchecked = db.execute(
         f"SELECT count(*) FROM posts p LEFT JOIN testimonies t ON t.post_id = p.id WHERE {in_period('p', scan)}"
         " AND p.deleted_at IS NULL AND t.post_id IS NULL", list(period.utc_bounds)).fetchone()[0]
@@ -278,8 +252,10 @@ def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str
         "co_hashtags": _co_hashtags(db, period, {t.lower() for t in hashtags}, scan),
         "links": _links(db, period, shown, scan),
         "coverage": coverage,
-        "headlines": pd.DataFrame([{"metric": h.name, "value": h.value, "previous period": h.previous,
+        "headlines": pd.DataFrame([{"metric": h.name, "value": h.value, "unit": h.metric.unit,
+                                    "previous period": h.previous,
                                     "change %": None if h.change is None else round(h.change, 1)} for h in headlines]),
+        "definitions": definitions_table(),
     }
     tables["testimonies"] = testimonies if testimonies is not None else pd.DataFrame(
         columns=["date", "platform", "author", "text", "link", "consent"])

@@ -15,7 +15,8 @@ import pandas as pd
 
 from reports import charts
 from reports.cells import markdown, plain
-from reports.metrics import DEFINITIONS, Metrics
+from reports.definitions import ALL as DEFINED
+from reports.metrics import Metrics
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'none'; "
        "base-uri 'none'; form-action 'none'")  # frame-ancestors is ignored in a <meta> CSP
@@ -113,7 +114,7 @@ def render_html(m: Metrics, campaign: str) -> str:
 <h2>Testimonies</h2><p>{m.testimony_counts.get("candidates", 0)} new candidates to review,
 {m.testimony_counts.get("accepted", 0)} accepted.</p>
 {_quotes(t["testimonies"])}"""
-    footnotes = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in DEFINITIONS.items())
+    footnotes = "".join(f"<dt>{_esc(m.name)}</dt><dd>{_esc(m.definition)} ({_esc(m.unit)})</dd>" for m in DEFINED)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
@@ -158,5 +159,5 @@ def render_markdown(m: Metrics, campaign: str) -> str:
             lines.append("")
     if m.coverage_notes:
         lines += ["## What these numbers may be missing", ""] + [f"- {_md(n)}" for n in m.coverage_notes] + [""]
-    lines += ["## Definitions", ""] + [f"- **{k}**: {v}" for k, v in DEFINITIONS.items()]
+    lines += ["## Definitions", ""] + [f"- **{m.name}** ({m.unit}): {m.definition}" for m in DEFINED]
     return "\n".join(lines) + "\n"

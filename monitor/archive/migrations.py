@@ -324,10 +324,13 @@ def m010_streams_and_notices(db: Database) -> None:
     """Two names that misled. `cursors.hashtag` held any stream's name (a hashtag, a Reddit or
     Bluesky query): it becomes `cursors.stream`. `source_runs.warnings` held prose that the
     report searched for the word "cap": it becomes a JSON list of notices, each with its
-    `kind` (monitor.core.records). Old warnings get their kind guessed here from their
+    `kind` (monitor.core.records). `current_posts` names the rule for a live post once.
+    Old warnings get their kind guessed here from their
     wording, the one place that ever reads it, and are marked `"guessed": true`.
     """
     db.execute("ALTER TABLE cursors RENAME COLUMN hashtag TO stream")
+    # the live posts: what every reader that is not an output reads (outputs read visible_posts)
+    db.execute("CREATE VIEW current_posts AS SELECT * FROM posts WHERE deleted_at IS NULL")
     rows = db.execute("SELECT rowid, warnings FROM source_runs WHERE warnings IS NOT NULL AND warnings != '[]'")
     for rowid, text in rows.fetchall():
         old = json.loads(text)

@@ -61,8 +61,8 @@ class Declined(NotStored):
 def _pending(db: Database) -> list[tuple[int, str, str]]:
     """(post id, url, kind) of attachments of candidate or accepted testimonies still to fetch."""
     rows = db.execute(
-        "SELECT p.id, p.media FROM posts p JOIN testimonies t ON t.post_id = p.id"
-        " WHERE t.status IN ('candidate', 'accepted') AND p.deleted_at IS NULL AND p.media != '[]'"
+        "SELECT p.id, p.media FROM current_posts p JOIN testimonies t ON t.post_id = p.id"
+        " WHERE t.status IN ('candidate', 'accepted') AND p.media != '[]'"
     ).fetchall()
     done = {(pid, url) for pid, url in db.execute(
         "SELECT post_id, source_url FROM media_files WHERE status IN ('stored', 'too_large', 'refused')"

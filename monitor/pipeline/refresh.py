@@ -33,7 +33,7 @@ def _due(db, platform: str, since: str) -> dict[str, list[tuple[str, str]]]:
     """(key, local id) of the live posts younger than the window, by the source they came from."""
     by_source: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for row in db.query(
-        "SELECT source, key, local_id FROM posts WHERE platform = ? AND deleted_at IS NULL"
+        "SELECT source, key, local_id FROM current_posts WHERE platform = ?"
         " AND created_at >= ? ORDER BY source, created_at", [platform, since]
     ):
         by_source[row["source"]].append((row["key"], row["local_id"]))

@@ -51,9 +51,9 @@ def training_set(db: Database, config: Config) -> tuple[list[dict[str, Any]], li
     labelled = {r["text"]: bool(r["testimony"]) for r in corpus}
     last = db.execute("SELECT coalesce(max(id), 0) FROM testimony_decisions").fetchone()[0]
     decided = db.execute(
-        "SELECT p.text, d.status FROM testimony_decisions d JOIN posts p ON p.id = d.post_id"
+        "SELECT p.text, d.status FROM testimony_decisions d JOIN current_posts p ON p.id = d.post_id"
         " WHERE d.id IN (SELECT max(id) FROM testimony_decisions WHERE action IN ('accepted', 'rejected')"
-        " GROUP BY post_id) AND p.deleted_at IS NULL AND p.text IS NOT NULL"
+        " GROUP BY post_id) AND p.text IS NOT NULL"
     ).fetchall()
     for text, status in decided:
         labelled[text] = status == "accepted"
@@ -128,7 +128,7 @@ def score_posts(db: Database, config: Config, *, rescore: bool = False, progress
     where = "" if rescore else "AND (t.post_id IS NULL OR t.model_version IS NOT ?)"
     params = [] if rescore else [model.version]
     ids = [r[0] for r in db.execute(
-        f"SELECT p.id FROM posts p LEFT JOIN testimonies t ON t.post_id = p.id WHERE p.deleted_at IS NULL {where}"
+        f"SELECT p.id FROM current_posts p LEFT JOIN testimonies t ON t.post_id = p.id WHERE 1 {where}"
         " ORDER BY p.id", params)]
     for offset in range(0, len(ids), BATCH):
         batch = ids[offset:offset + BATCH]
@@ -193,7 +193,7 @@ def listing(db: Database, status: str | None, order: str = "score", threshold: f
     return list(db.query(
         "SELECT t.post_id AS id, t.status, t.score, t.flagged, t.consent, t.model_version, p.platform, p.created_at,"
         " coalesce(t.display_text, p.text) AS text, p.url, t.reasons, t.flag_reasons FROM testimonies t"
-        f" JOIN posts p ON p.id = t.post_id WHERE {where} AND p.deleted_at IS NULL ORDER BY {LISTING_ORDER[order]}",
+        f" JOIN current_posts p ON p.id = t.post_id WHERE {where} ORDER BY {LISTING_ORDER[order]}",
         {"status": status, "threshold": float(threshold)},
     ))
 

@@ -1,0 +1,15 @@
+"""The README's generated parts are current: what it says of the code comes from the code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_readme_metric_table_is_generated_from_the_declared_metrics():
+    done = subprocess.run([sys.executable, "-m", "cogapp", "--check", "README.md"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, f"run 'cog -r README.md': {done.stdout}{done.stderr}"
