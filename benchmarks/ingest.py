@@ -14,44 +14,22 @@ writer reaches at least 0.8 of the baseline's rate.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sqlite3
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from collectors.base import Fetch, Page  # noqa: E402
+from monitor.core.records import Fetch, Page  # noqa: E402
 from collectors.mastodon import transform_status  # noqa: E402
 from monitor.archive import open_archive, save_page, start_run  # noqa: E402
-from tests.fakes.mastodon import EPOCH, iso, status  # noqa: E402
-
-TEMPLATES = 500
-AUTHORS = 5000
-
+from benchmarks.synthetic import mastodon_statuses  # noqa: E402
 
 def make_posts(count: int) -> list:
-    templates = [
-        status("bench.example", n, username=f"teacher_{n}", media=n % 7 == 0, emoji=n % 4 == 0,
-               spoiler="CW" if n % 11 == 0 else "", mention="nurtureuk@mastodonapp.uk" if n % 13 == 0 else None)
-        for n in range(TEMPLATES)
-    ]
-    posts = []
-    for n in range(count):
-        s = copy.copy(templates[n % TEMPLATES])
-        user = f"teacher_{n % AUTHORS}"
-        s["id"] = str(117_000_000_000_000_000 + n)
-        s["uri"] = f"https://bench.example/users/{user}/statuses/{n}"
-        s["url"] = f"https://bench.example/@{user}/{n}"
-        s["created_at"] = iso(EPOCH + timedelta(seconds=n * 7))
-        s["account"] = {**s["account"], "username": user, "acct": user,
-                        "uri": f"https://bench.example/users/{user}", "url": f"https://bench.example/@{user}"}
-        posts.append(transform_status(s))
-    return posts
+    return [transform_status(s) for s in mastodon_statuses(count)]
 
 
 def baseline(path: Path, posts: list) -> float:
