@@ -240,3 +240,10 @@ def tombstone(db: Database, platform: str, gone: dict[str, str]) -> int:
             [now, gone[key], post_id],
         )
     return len(ids)
+
+
+def replace_text(db: Database, post_id: int, text: str) -> None:
+    """A redaction: the text every output shows, in the post and in each of its versions
+    (the raw payloads alone keep the original). Runs inside the reviewer's transaction."""
+    db.execute("UPDATE posts SET text = ? WHERE id = ?", [text, post_id])
+    db.execute("UPDATE post_versions SET text = ? WHERE post_id = ?", [text, post_id])

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 from sqlite_utils import Database
 
 from monitor.archive.db import write_transaction
+from monitor.archive.posts import replace_text
 from monitor.core.clock import utc_now
 
 
@@ -59,8 +60,7 @@ def store_redaction(db: Database, post_id: int, text: str, result: dict[str, Any
                    [post_id])
         db.execute("INSERT INTO testimony_decisions (post_id, action, display_text, decided_by, decided_at)"
                    " VALUES (?, 'redact', ?, ?, ?)", [post_id, text, by, now])
-        db.execute("UPDATE posts SET text = ? WHERE id = ?", [text, post_id])
-        db.execute("UPDATE post_versions SET text = ? WHERE post_id = ?", [text, post_id])
+        replace_text(db, post_id, text)
 
 
 def record_faces(db: Database, media_id: int, post_id: int, sha256: str, faces: int, label: str) -> None:
