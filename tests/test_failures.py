@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -44,8 +45,8 @@ def test_a_full_disk_during_collection_is_a_one_line_error(fake_mastodon, tmp_pa
         fake_mastodon.add(lean_status("fake.social", n))
     config = write_config(tmp_path / "campaign.toml", [fake_mastodon.url])
 
-    def small_files():  # the disk is full once a file passes 300 kB
-        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+    def small_files():  # the disk is full once a file passes 600 kB: after the schema, during the posts
+        resource.setrlimit(resource.RLIMIT_FSIZE, (600_000, 600_000))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
     done = subprocess.run([sys.executable, "-c", RUN_CLI, "collect", "-q", "-c", str(config)], cwd=tmp_path,
@@ -53,6 +54,9 @@ def test_a_full_disk_during_collection_is_a_one_line_error(fake_mastodon, tmp_pa
                           preexec_fn=small_files)
     assert done.returncode == 2, done.stderr
     assert "the disk may be full" in one_line_error(done.stderr)
+    conn = sqlite3.connect(tmp_path / "archive.db")  # the schema was written; the posts filled the disk
+    assert 0 < conn.execute("SELECT count(*) FROM posts").fetchone()[0] < 400
+    conn.close()
 
 
 def test_a_log_file_in_a_missing_folder_is_a_one_line_error_before_any_archive(fake_mastodon, tmp_path, run_cli):

@@ -57,7 +57,9 @@ def test_a_media_url_at_another_loopback_port_is_refused(fake_mastodon, other_se
     s = status("fake.social", 1, text=STORY, media=True)
     s["media_attachments"][0]["remote_url"] = other_server.url + "/secret.png"
     fake_mastodon.add(s)
-    assert run_cli("collect", "-c", str(config_for(fake_mastodon))).exit_code == 0
+    config = config_for(fake_mastodon)
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     [media] = rows(tmp_path, "SELECT status, last_error, path FROM media_files")
     assert media["status"] == "refused" and "not a configured source" in media["last_error"] and media["path"] is None
     assert other_server.requests == []
@@ -68,7 +70,9 @@ def test_a_redirect_to_another_loopback_port_is_refused_at_the_hop(fake_mastodon
     s = fake_mastodon.add(status("fake.social", 1, text=STORY, media=True))
     path = s["media_attachments"][0]["url"].split(fake_mastodon.url)[1]
     fake_mastodon.fail("redirect", path=path, location=other_server.url + "/secret.png")
-    assert run_cli("collect", "-c", str(config_for(fake_mastodon))).exit_code == 0
+    config = config_for(fake_mastodon)
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     [media] = rows(tmp_path, "SELECT status, last_error FROM media_files")
     assert media["status"] == "refused" and other_server.url.split("//")[1] in media["last_error"]
     assert other_server.requests == []
@@ -79,5 +83,7 @@ def test_a_redirect_within_the_source_is_followed(fake_mastodon, config_for, run
     path = s["media_attachments"][0]["url"].split(fake_mastodon.url)[1]
     fake_mastodon.files["/moved.png"] = (png(), "image/png")
     fake_mastodon.fail("redirect", path=path, location="/moved.png")
-    assert run_cli("collect", "-c", str(config_for(fake_mastodon))).exit_code == 0
+    config = config_for(fake_mastodon)
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     assert rows(tmp_path, "SELECT status FROM media_files") == [{"status": "stored"}]

@@ -140,6 +140,7 @@ def test_deleting_a_testimony_removes_its_redaction_and_media_file(fake_mastodon
     s = fake_mastodon.add(status("fake.social", 1, text=STORY, media=True))
     config = config_for(fake_mastodon)
     run_cli("collect", "-c", str(config))
+    run_cli("media", "fetch", "-q", "-c", str(config))
     [media] = rows(tmp_path, "SELECT path FROM media_files")
     assert (tmp_path / media["path"]).exists()
     fake_mastodon.delete(s["uri"])

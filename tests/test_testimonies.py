@@ -31,6 +31,7 @@ def collected(fake_mastodon, config_for, run_cli, tmp_path):
     fake_mastodon.add(status("fake.social", 3, text=POSTER, likes=99))
     config = config_for(fake_mastodon, extra='\n[report]\nshow_authors = false\n')
     assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     ids = {r["text"][:10]: r["id"] for r in rows(tmp_path, "SELECT id, text FROM posts")}
     return config, ids["As a paren"], ids["My son Jam"], ids["Join the c"]
 
@@ -89,12 +90,15 @@ def test_failed_download_is_retried_on_a_later_run_and_never_blocks_collection(f
     fake_mastodon.fail("500", path=path, times=100)
     config = config_for(fake_mastodon)
     assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     assert rows(tmp_path, "SELECT status, attempts FROM media_files")[0] == {"status": "failed", "attempts": 1}
     fake_mastodon.faults.clear()
     assert run_cli("collect", "-c", str(config)).exit_code == 0  # too soon: a failed URL waits before its next try
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     assert rows(tmp_path, "SELECT status, attempts FROM media_files")[0] == {"status": "failed", "attempts": 1}
     _backdate_media(tmp_path, minutes=6)
     assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     assert rows(tmp_path, "SELECT status, attempts FROM media_files")[0] == {"status": "stored", "attempts": 2}
 
 
@@ -113,7 +117,9 @@ def test_a_dead_media_url_costs_two_tries_a_run(fake_mastodon, config_for, run_c
     s = fake_mastodon.add(status("fake.social", 1, text=STORY, media=True))
     path = s["media_attachments"][0]["url"].split(fake_mastodon.url)[1]
     fake_mastodon.fail("500", path=path, times=100)
-    assert run_cli("collect", "-c", str(config_for(fake_mastodon))).exit_code == 0
+    config = config_for(fake_mastodon)
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     assert len(fake_mastodon.requests_to(path)) == 2
 
 
@@ -123,6 +129,7 @@ def test_files_over_the_size_cap_are_recorded_not_stored(fake_mastodon, config_f
     fake_mastodon.files[path] = (wav(seconds=2.0), "audio/wav")
     config = config_for(fake_mastodon, extra="\n[testimonies]\nmedia_max_mb = 0.001\n")
     assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     [media] = rows(tmp_path, "SELECT status, last_error, path FROM media_files")
     assert media["status"] == "too_large" and "cap" in media["last_error"] and media["path"] is None
 
@@ -179,7 +186,9 @@ def test_an_attachment_without_a_url_does_not_stop_the_other_downloads(fake_mast
     broken["media_attachments"][0]["url"] = None
     fake_mastodon.add(broken)
     fake_mastodon.add(status("fake.social", 2, text=STORY + " Truly.", media=True))
-    assert run_cli("collect", "-c", str(config_for(fake_mastodon))).exit_code == 0
+    config = config_for(fake_mastodon)
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     assert [r["status"] for r in rows(tmp_path, "SELECT status FROM media_files")] == ["stored"]
 
 
@@ -192,6 +201,30 @@ def test_a_media_server_that_trickles_is_given_up_at_the_total_deadline(fake_mas
     config = config_for(fake_mastodon, extra="\n[testimonies]\nmedia_deadline = 1\n")
     began = time.monotonic()
     assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     assert time.monotonic() - began < 10
     [media] = rows(tmp_path, "SELECT status, last_error FROM media_files")
     assert media["status"] == "failed" and "not complete after 1 s" in media["last_error"]
+
+
+def test_collect_returns_with_media_still_pending_for_media_fetch(fake_mastodon, config_for, run_cli, tmp_path):
+    fake_mastodon.add(status("fake.social", 1, text=STORY, media=True))
+    config = config_for(fake_mastodon)
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert rows(tmp_path, "SELECT count(*) AS n FROM media_files")[0]["n"] == 0
+    assert not [r for r in fake_mastodon.requests if r.path in fake_mastodon.files]
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
+    assert [r["status"] for r in rows(tmp_path, "SELECT status FROM media_files")] == ["stored"]
+
+
+def test_media_downloads_run_at_once_but_never_more_than_two_against_one_host(fake_mastodon, config_for, run_cli,
+                                                                               tmp_path):
+    for n in range(6):
+        fake_mastodon.add(status("fake.social", n, text=STORY + f" ({n})", media=True))
+    config = config_for(fake_mastodon)
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    fake_mastodon.delay = 0.3  # each file takes a while, so downloads overlap if they can
+    fake_mastodon.most_in_flight = 0
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
+    assert rows(tmp_path, "SELECT count(*) AS n FROM media_files WHERE status = 'stored'")[0]["n"] == 6
+    assert fake_mastodon.most_in_flight == 2

@@ -39,6 +39,7 @@ def archive(fake_mastodon, config_for, run_cli, tmp_path, smtp_inbox):
     fake_mastodon.add(status("fake.social", 2, text=FLAGGED, likes=500, tags=("AspireNotToExclude", "OakfieldWeek")))
     config = config_for(fake_mastodon, extra="\n[report]\n" + smtp_section(port))
     assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     return config, messages
 
 
@@ -115,7 +116,9 @@ def test_a_face_in_a_testimonys_picture_flags_it_for_a_reviewer(fake_mastodon, c
     ok, jpeg = cv2.imencode(".jpg", astronaut()[:, :, ::-1])
     s = fake_mastodon.add(status("fake.social", 1, text=STORY, media=True))
     fake_mastodon.files[s["media_attachments"][0]["url"].split(fake_mastodon.url)[1]] = (jpeg.tobytes(), "image/jpeg")
-    assert run_cli("collect", "-c", str(config_for(fake_mastodon))).exit_code == 0
+    config = config_for(fake_mastodon)
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     [scored] = rows(tmp_path, "SELECT flagged, flag_reasons FROM testimonies")
     assert scored["flagged"] == 1
     assert [f["label"] for f in json.loads(scored["flag_reasons"])] == ["face in image: check whether a child is shown"]
@@ -123,7 +126,9 @@ def test_a_face_in_a_testimonys_picture_flags_it_for_a_reviewer(fake_mastodon, c
 
 def test_a_picture_without_a_face_raises_no_flag(fake_mastodon, config_for, run_cli, tmp_path):
     fake_mastodon.add(status("fake.social", 1, text=STORY, media=True))
-    assert run_cli("collect", "-c", str(config_for(fake_mastodon))).exit_code == 0
+    config = config_for(fake_mastodon)
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     assert rows(tmp_path, "SELECT flagged FROM testimonies") == [{"flagged": 0}]
     assert rows(tmp_path, "SELECT faces FROM media_files") == [{"faces": 0}]
 
@@ -140,6 +145,7 @@ def pseudonymised(fake_mastodon, config_for, run_cli, tmp_path, smtp_inbox):
     def collect(extra: str = "") -> tuple[Path, list]:
         config = config_for(fake_mastodon, extra="\n[report]\nshow_authors = false\n" + extra + smtp_section(port))
         assert run_cli("collect", "-c", str(config)).exit_code == 0
+        assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
         [post] = rows(tmp_path, "SELECT id FROM posts")
         run_cli("testimonies", "accept", "-c", str(config), str(post["id"]), "--consent", "granted")
         return config, messages

@@ -97,8 +97,18 @@ def open_archive(path: str | Path) -> Database:
         db = Database(conn)
         _migrate(db, path)
     except sqlite3.DatabaseError as e:
+        if is_disk_error(e):  # a full disk while creating or upgrading the schema: each migration rolled back
+            raise ArchiveError(f"{path}: {e}; {DISK_HINT}") from None
         raise ArchiveError(f"{path}: not a usable SQLite archive ({e})") from None
     return db
+
+
+DISK_HINT = ("the disk may be full or failing: free some space, then run the command again (every "
+             "transaction that did not complete was rolled back)")
+
+
+def is_disk_error(e: sqlite3.DatabaseError) -> bool:
+    return any(word in str(e) for word in ("full", "disk I/O"))
 
 
 def _migrate(db: Database, path: Path) -> None:

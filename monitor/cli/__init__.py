@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from monitor import __version__
@@ -33,7 +34,7 @@ from monitor.core.config import (
     load_config,
 )
 from monitor.pipeline.collect import progress_bar, run_collection
-from monitor.pipeline.followup import after_collection
+from monitor.pipeline.followup import fetch_and_check_media, score_collected
 from monitor.pipeline.refresh import run_refresh
 from monitor.pipeline.scheduler import Daemon, setup_logging
 from reports.build import build_report, weekly_report
@@ -110,7 +111,7 @@ def collect(config_path: Path, platforms: tuple[str, ...], quiet: bool) -> None:
     try:
         with ArchiveLock(config.archive, "collect"), progress_bar(err) as progress:
             outcomes = run_collection(config, db, platforms=selected, progress=progress, stop=stop)
-            after_collection(config, db)
+            score_collected(config, db)  # media follow in the daemon or with 'media fetch'
     except KeyboardInterrupt:
         click.echo("Interrupted: every page stored so far is kept; run collect again to resume.", err=True)
         sys.exit(130)
@@ -204,6 +205,28 @@ def refresh(config_path: Path) -> None:
         click.echo(f"{o.platform} {o.source}: {o.updated} updated, {o.requests} requests, "
                    f"{len(o.warnings)} deleted or warned" + ("" if o.ok else " [failed]"))
     _exit_for(outcomes)
+
+
+@cli.group()
+def media() -> None:
+    """Testimonies' attachments: downloaded after collection, into the archive's media store."""
+
+
+@media.command("fetch")
+@config_option
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@user_errors
+def media_fetch(config_path: Path, quiet: bool) -> None:
+    """Download the pending attachments of testimony candidates, then look for faces in them."""
+    config = load_config(config_path)
+    db = open_archive(config.archive)
+    err = Console(stderr=True)
+    with ArchiveLock(config.archive, "media fetch"), Progress(console=err, transient=True,
+                                                              disable=not err.is_terminal) as bar:
+        task = bar.add_task("media", total=None)
+        counts = fetch_and_check_media(config, db, lambda done, total: bar.update(task, completed=done, total=total))
+    if not quiet:
+        click.echo(", ".join(f"{n} {what.replace('_', ' ')}" for what, n in counts.items()))
 
 
 @cli.command()

@@ -12,6 +12,7 @@ from typing import Any, Callable
 import click
 
 from monitor.archive import ArchiveError
+from monitor.archive.db import DISK_HINT, is_disk_error
 from monitor.core.config import DEFAULT_CONFIG_NAME, ConfigError, load_config
 
 EXIT_FAILED_SOURCES = 1
@@ -54,9 +55,7 @@ def user_errors(fn: Callable) -> Callable:
             message = str(e)
         except sqlite3.DatabaseError as e:
             name = _archive_name(kwargs)
-            disk = any(word in str(e) for word in ("full", "disk I/O"))
-            hint = ("the disk may be full or failing: free some space, then run the command again (every "
-                    "transaction that did not complete was rolled back)" if disk else
+            hint = (DISK_HINT if is_disk_error(e) else
                     "check it with 'sqlite3 FILE \"PRAGMA integrity_check\"' and restore it from a backup")
             message = f"{name}: {e}; {hint}"
         except OSError as e:

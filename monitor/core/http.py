@@ -68,6 +68,10 @@ class Recorder:
     def attach_requests(self, session: Any) -> None:
         session.hooks.setdefault("response", []).append(self._on_requests_response)
 
+    def detach_requests(self, session: Any) -> None:
+        """Stop recording a session that outlives this recorder (one worker's session, many downloads)."""
+        session.hooks["response"].remove(self._on_requests_response)
+
     def _on_requests_response(self, response: Any, *args: Any, **kwargs: Any) -> Any:
         self.record(
             response.request.method or "GET",

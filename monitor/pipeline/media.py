@@ -11,12 +11,14 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import time
-from dataclasses import replace
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
-from urllib.parse import urljoin
+from typing import Callable, Iterator
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from sqlite_utils import Database
@@ -164,37 +166,74 @@ def _save(session: requests.Session, url: str, root: Path, cap: int, timeout: fl
             os.unlink(tmp)
 
 
-def fetch_media(db: Database, config: Config) -> dict[str, int]:
-    """Download what is pending; return counts by outcome. Never raises for a download."""
+# Downloads at once in all, and against one host: a slow or dead media server holds two
+# workers at most, and each download has its own total deadline ([testimonies] media_deadline).
+MAX_DOWNLOADS = 8
+PER_HOST = 2
+
+
+@dataclass
+class _Outcome:
+    status: str = "failed"
+    error: str | None = None
+    sha256: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+    path: str | None = None
+
+
+def _fetch_one(url: str, config: Config, root: Path, guard: Guard, sessions: threading.local) -> _Outcome:
+    if not hasattr(sessions, "session"):  # a requests.Session is not shared between threads
+        sessions.session = requests.Session()
+        sessions.session.headers["User-Agent"] = f"campaign-monitor/{__version__}"
+    recorder = http.Recorder("media", urlsplit(url).netloc)
+    recorder.attach_requests(sessions.session)
+    try:
+        got = http.call(
+            lambda: _download(sessions.session, url, root, config.testimonies.media_max_bytes, config.http.timeout,
+                              config.testimonies.media_deadline, guard),
+            policy=replace(config.http, max_attempts=min(config.http.max_attempts, TRIES_PER_RUN)),
+            recorder=recorder, describe=f"media {url}",
+            transport_errors=(requests.RequestException, OSError), on_retry=log.info)
+    except SourceError as e:
+        return _Outcome(error=str(e))
+    finally:
+        recorder.detach_requests(sessions.session)
+    if isinstance(got, NotStored):
+        return _Outcome(got.status, str(got))
+    sha, mime, size, stored = got
+    return _Outcome("stored", None, sha, mime, size, str(stored.relative_to(root.parent)))
+
+
+def fetch_media(db: Database, config: Config, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Download what is pending, several at once; return counts by outcome. Never raises for a download.
+
+    Downloads run in worker threads; each outcome is written here, in the calling thread,
+    which alone holds the archive's connection.
+    """
     counts = {"stored": 0, "failed": 0, "too_large": 0, "refused": 0}
     if not config.testimonies.media:
         return counts
     root = store_root(config.archive)
-    session = requests.Session()
-    session.headers["User-Agent"] = f"campaign-monitor/{__version__}"
-    recorder = http.Recorder("media", "downloads")
-    recorder.attach_requests(session)
     guard = Guard(source_origins(config))
-    for post_id, url, kind in _pending(db):
-        status, error, sha, mime, size, path = "failed", None, None, None, None, None
-        try:
-            got = http.call(
-                lambda: _download(session, url, root, config.testimonies.media_max_bytes, config.http.timeout,
-                                  config.testimonies.media_deadline, guard),
-                policy=replace(config.http, max_attempts=min(config.http.max_attempts, TRIES_PER_RUN)),
-                recorder=recorder, describe=f"media {url}",
-                transport_errors=(requests.RequestException, OSError), on_retry=log.info)
-            if isinstance(got, NotStored):
-                status, error = got.status, str(got)
-                if isinstance(got, Declined):
-                    log.warning("media of post %s: %s", post_id, got)
-            else:
-                sha, mime, size, stored = got
-                status, path = "stored", str(stored.relative_to(root.parent))
-        except SourceError as e:
-            error = str(e)
-        counts[status] += 1
-        recorder.drain()
-        media.record_download(db, post_id, url, kind, status, sha256=sha, mime_type=mime, size=size, path=path,
-                              error=error)
+    pending = _pending(db)
+    hosts = {urlsplit(url).netloc: threading.Semaphore(PER_HOST) for _, url, _ in pending}
+    sessions = threading.local()
+
+    def one(url: str) -> _Outcome:
+        with hosts[urlsplit(url).netloc]:
+            return _fetch_one(url, config, root, guard, sessions)
+
+    with ThreadPoolExecutor(MAX_DOWNLOADS, thread_name_prefix="media") as pool:
+        futures = {pool.submit(one, url): (post_id, url, kind) for post_id, url, kind in pending}
+        for done, future in enumerate(as_completed(futures), 1):
+            post_id, url, kind = futures[future]
+            got = future.result()
+            if got.status == "refused":
+                log.warning("media of post %s: %s", post_id, got.error)
+            counts[got.status] += 1
+            media.record_download(db, post_id, url, kind, got.status, sha256=got.sha256, mime_type=got.mime_type,
+                                  size=got.size, path=got.path, error=got.error)
+            if progress:
+                progress(done, len(futures))
     return counts

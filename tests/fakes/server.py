@@ -72,6 +72,7 @@ class FakeServer:
         self.files: dict[str, tuple[bytes, str]] = {}  # path -> (content, MIME type), served as is
         self.delay = 0.0  # seconds every answer takes, for tests that must act mid-collection
         self.lock = threading.Lock()
+        self.in_flight = self.most_in_flight = 0  # requests being answered at once, now and at most
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -150,6 +151,15 @@ class FakeServer:
         request = Request(method, parts.path, query, {k.lower(): v for k, v in handler.headers.items()}, multi)
         with self.lock:
             self.requests.append(request)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            self._answer(handler, request, parts)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _answer(self, handler: BaseHTTPRequestHandler, request: Request, parts: Any) -> None:
         if self.delay:
             time.sleep(self.delay)
         fault = self._take_fault(parts.path)
