@@ -33,45 +33,42 @@ STATUSES = 800
 ROOT = Path(__file__).resolve().parent.parent
 
 RUN_CLI = "import sys; from monitor.cli import main; sys.argv[0] = 'campaign-monitor'; main()"
-# The same writer with its two steps in the wrong order and in two transactions.
+# The same writer with its two steps in the wrong order and in two transactions a page.
 BROKEN_WRITER = """
 from monitor.archive import db as archive
-def save_page(db, page, run_id):
-    with archive.write_transaction(db):
-        fetch_id = archive._insert_fetches(db, page.fetches, run_id)
-        if page.cursor is not None:
-            archive.advance_cursor(db, page, run_id)
-    with archive.write_transaction(db):
-        return archive.store_posts(db, page.posts, fetch_id, page.source)
-archive.save_page = save_page
+def save_pages(db, pages, run_id):
+    results = []
+    for page in pages:
+        with archive.write_transaction(db):
+            fetch_id = archive._insert_fetches(db, page.fetches, run_id)
+            if page.cursor is not None:
+                archive.advance_cursor(db, page, run_id)
+        with archive.write_transaction(db):
+            results.append(archive.store_posts(db, page.posts, fetch_id, page.source))
+    return results
+archive.save_pages = save_pages
 """
 
 
-# A crash injected at the exact point that matters: right after the fifth commit a collect's
-# pages make. The broken writer commits twice a page, so that is its third page's cursor,
-# before its posts; the real writer commits once a page, whole.
+# A crash injected at the exact point that matters: right after the commit that makes the
+# third page's cursor durable. The broken writer commits that cursor before the page's posts;
+# the real writer commits it with its page (and the pages batched with it), whole.
 CRASH_AFTER_FIRST_COMMIT = """
 import os, signal
-from monitor.archive import db as archive
-_commits, _real_transaction = [0], archive.write_transaction
 from contextlib import contextmanager
+from monitor.archive import db as archive
+_cursors, _real_transaction, _real_advance = [0], archive.write_transaction, archive.advance_cursor
+def _counted(db, page, run_id):
+    _real_advance(db, page, run_id)
+    _cursors[0] += 1
+archive.advance_cursor = _counted
 @contextmanager
 def _crashing_transaction(db):
     with _real_transaction(db):
         yield
-    if _is_page[0]:
-        _commits[0] += 1
-        if _commits[0] == 5:
-            os.kill(os.getpid(), signal.SIGKILL)
+    if _cursors[0] >= 3:
+        os.kill(os.getpid(), signal.SIGKILL)
 archive.write_transaction = _crashing_transaction
-_is_page, _save = [False], archive.save_page
-def _watched(db, page, run_id):
-    _is_page[0] = True
-    try:
-        return _save(db, page, run_id)
-    finally:
-        _is_page[0] = False
-archive.save_page = _watched
 """
 
 

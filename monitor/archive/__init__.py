@@ -16,6 +16,7 @@ from monitor.archive.db import (
     record_job,
     record_source_result,
     save_page,
+    save_pages,
     save_refresh,
     start_run,
     write_transaction,
@@ -23,5 +24,5 @@ from monitor.archive.db import (
 
 __all__ = [
     "APPLICATION_ID", "ArchiveError", "Writer", "finish_run", "get_cursor", "open_archive",
-    "record_job", "record_source_result", "save_page", "save_refresh", "start_run", "write_transaction",
+    "record_job", "record_source_result", "save_page", "save_pages", "save_refresh", "start_run", "write_transaction",
 ]

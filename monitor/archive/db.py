@@ -152,9 +152,9 @@ class Writer:
         self.run_id = run_id
         self.lock = threading.Lock()
 
-    def save_page(self, page: Page) -> SaveResult:
+    def save_pages(self, pages: list[Page]) -> list[SaveResult]:
         with self.lock:
-            return save_page(self.db, page, self.run_id)
+            return save_pages(self.db, pages, self.run_id)
 
     def save_fetches(self, fetches: list[Fetch]) -> None:
         with self.lock, write_transaction(self.db):
@@ -222,15 +222,28 @@ def _insert_fetches(db: Database, fetches: list[Fetch], run_id: int) -> int | No
 
 
 def save_page(db: Database, page: Page, run_id: int) -> SaveResult:
-    """Store one page and advance its cursor, atomically. The only writer of posts."""
+    """Store one page and advance its cursor, atomically."""
+    return save_pages(db, [page], run_id)[0]
+
+
+def save_pages(db: Database, pages: list[Page], run_id: int) -> list[SaveResult]:
+    """Store consecutive pages of one stream and advance its cursor, in one transaction.
+
+    Each page keeps its own fetch as the provenance of its posts; the cursor ends at the
+    last page's. A commit costs about as much as writing a page of 40 posts, so a backfill
+    commits several pages at once; a crash loses them all and their cursor with them,
+    never one without the other, and they are fetched again.
+    """
+    results = []
     with write_transaction(db):
-        fetch_id = _insert_fetches(db, page.fetches, run_id)
-        result = store_posts(db, page.posts, fetch_id, page.source)
-        if page.rejects:
-            _store_rejects(db, page, fetch_id)
-        if page.cursor is not None:
-            advance_cursor(db, page, run_id)
-    return result
+        for page in pages:
+            fetch_id = _insert_fetches(db, page.fetches, run_id)
+            results.append(store_posts(db, page.posts, fetch_id, page.source))
+            if page.rejects:
+                _store_rejects(db, page, fetch_id)
+            if page.cursor is not None:
+                advance_cursor(db, page, run_id)
+    return results
 
 
 def _store_rejects(db: Database, page: Page, fetch_id: int | None) -> None:

@@ -36,6 +36,10 @@ def storable_json(value: object) -> str:
 
 def storable(post: Post) -> Post:
     """The post with lone surrogates in its text fields replaced (U+FFFD); its raw payload keeps them."""
+    texts = [getattr(post, f) for f in TEXT_FIELDS] + [getattr(post.author, f) for f in AUTHOR_FIELDS] + post.hashtags
+    joined = "\n".join(t for t in texts if isinstance(t, str))
+    if joined.isascii() or not SURROGATES.search(joined):  # nearly every post: one check, not fifteen
+        return post
     changed = {f: SURROGATES.sub("\ufffd", getattr(post, f)) for f in TEXT_FIELDS if _has_surrogate(getattr(post, f))}
     author = {f: SURROGATES.sub("\ufffd", getattr(post.author, f)) for f in AUTHOR_FIELDS
               if _has_surrogate(getattr(post.author, f))}

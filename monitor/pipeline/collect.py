@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -29,6 +30,10 @@ from monitor.core.platforms import Skip, SourceJob
 from monitor.core.records import REQUEST_LIMIT, RETRIED, Notice, SourceError
 
 log = logging.getLogger("campaign_monitor.collect")
+# Pages written in one transaction during a backfill, and the longest a fetched page waits
+# for its commit: an idle or slow stream still commits each page within a second.
+PAGES_PER_COMMIT = 10
+SECONDS_PER_COMMIT = 1.0
 T = TypeVar("T")
 
 @dataclass
@@ -150,11 +155,22 @@ def _collect_source(
         with writer.lock:
             cursor = get_cursor(writer.db, job.platform, job.source, name)
         posts = pages = 0
-        try:
-            for page in fetch(cursor):
-                saved = writer.save_page(page)
+        held: list[Page] = []  # fetched, not yet committed: written together, with the last one's cursor
+        held_since = 0.0
+
+        def commit() -> None:
+            batch = held[:]
+            held.clear()  # a batch that fails to commit is not tried twice: its cursor did not move either
+            for saved in writer.save_pages(batch):
                 outcome.new += saved.new
                 outcome.updated += saved.updated
+            held.clear()
+
+        try:
+            for page in fetch(cursor):
+                if not held:
+                    held_since = time.monotonic()
+                held.append(page)
                 outcome.requests += len(page.fetches)
                 outcome.warnings.extend(page.warnings)
                 for warning in page.warnings:
@@ -162,6 +178,8 @@ def _collect_source(
                 posts, pages = posts + len(page.posts), pages + 1
                 if progress is not None and task is not None:
                     progress.update(task, posts=posts, pages=pages)
+                if len(held) >= PAGES_PER_COMMIT or time.monotonic() - held_since >= SECONDS_PER_COMMIT:
+                    commit()
                 if stop.is_set():
                     return
                 if outcome.requests >= max_requests:
@@ -177,6 +195,8 @@ def _collect_source(
             outcome.errors.append(str(e))
             log.info("%s: source failed: %s", job.platform, e)
         finally:
+            if held:  # what arrived before a stop, an error or the end is stored; `finally` runs on each
+                commit()
             if progress is not None and task is not None:
                 progress.update(task, visible=False)
 
