@@ -41,12 +41,12 @@ def test_a_damaged_archive_is_a_one_line_error(fake_mastodon, config_for, run_cl
 
 
 def test_a_full_disk_during_collection_is_a_one_line_error(fake_mastodon, tmp_path):
-    for n in range(400):
+    for n in range(2000):
         fake_mastodon.add(lean_status("fake.social", n))
     config = write_config(tmp_path / "campaign.toml", [fake_mastodon.url])
 
-    def small_files():  # the disk is full once a file passes 600 kB: after the schema, during the posts
-        resource.setrlimit(resource.RLIMIT_FSIZE, (600_000, 600_000))
+    def small_files():  # the disk is full once a file passes 2 MB: after the schema, during the posts
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2_000_000, 2_000_000))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
     done = subprocess.run([sys.executable, "-c", RUN_CLI, "collect", "-q", "-c", str(config)], cwd=tmp_path,
@@ -55,7 +55,7 @@ def test_a_full_disk_during_collection_is_a_one_line_error(fake_mastodon, tmp_pa
     assert done.returncode == 2, done.stderr
     assert "the disk may be full" in one_line_error(done.stderr)
     conn = sqlite3.connect(tmp_path / "archive.db")  # the schema was written; the posts filled the disk
-    assert 0 < conn.execute("SELECT count(*) FROM posts").fetchone()[0] < 400
+    assert 0 < conn.execute("SELECT count(*) FROM posts").fetchone()[0] < 2000
     conn.close()
 
 

@@ -206,14 +206,18 @@ def test_logs_go_to_the_rotating_file_and_never_hold_a_token(tmp_path, monkeypat
 
 
 def test_interrupted_run_is_redone_at_the_next_start(tmp_path):
-    with slow_instance(200) as slow:
+    with slow_instance(400) as slow:
+        slow.delay = 0.3  # ten pages of 40 take 3 s: a commit (at most a second of pages) lands mid-walk
         config = config_with_schedule(tmp_path, [slow])
         process = daemon(config)
         wait_for(lambda: posts_so_far(tmp_path) >= 40)
-        assert stop(process)[0] == 0
+        code, err = stop(process)
+        assert code == 0, err[-3000:]
+        assert posts_so_far(tmp_path) < 400, "stopped before the walk's end"
         slow.delay = 0
         process = daemon(config)
-        wait_for(lambda: posts_so_far(tmp_path) == 200)
+        wait_for(lambda: schedule(tmp_path).get("collect:mastodon", {}).get("pid") == process.pid)
+        wait_for(lambda: posts_so_far(tmp_path) == 400)
         assert stop(process)[0] == 0
 
 
