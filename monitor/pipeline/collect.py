@@ -27,7 +27,7 @@ from monitor.archive import (
 from monitor.core import platforms as registry
 from monitor.core.config import Config
 from monitor.core.platforms import Skip, SourceJob
-from monitor.core.records import REQUEST_LIMIT, RETRIED, Notice, SourceError
+from monitor.core.records import REQUEST_LIMIT, RETRIED, Notice, Page, SourceError
 
 log = logging.getLogger("campaign_monitor.collect")
 # Pages written in one transaction during a backfill, and the longest a fetched page waits
