@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from monitor.core.checks import ConfigError, base_url, section, string_list, within
+from monitor.core.checks import ConfigError, base_url, checked_table, string_list, within
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,8 @@ class BlueskyConfig:
 
 def read_config(table: dict[str, Any] | None, where: str, path: Path) -> BlueskyConfig:
     present = table is not None
-    table = section(
-        {"bluesky": table} if present else {},
+    table = checked_table(
+        table,
         "bluesky",
         {
             "service": (str, "a base URL such as 'https://bsky.social'"),
@@ -31,7 +31,6 @@ def read_config(table: dict[str, Any] | None, where: str, path: Path) -> Bluesky
             "window_hours": (int, "a whole number of hours from 1 to 744", within(1, 24 * 31)),
         },
         where,
-        required=False,
     )
     since = table.get("since")
     if since is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):

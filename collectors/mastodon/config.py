@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from monitor.core.checks import ConfigError, base_url, section, string_list, within
+from monitor.core.checks import ConfigError, base_url, checked_table, string_list, within
 
 
 @dataclass(frozen=True)
@@ -16,10 +16,10 @@ class MastodonConfig:
 
 
 def read_config(table: dict[str, Any] | None, where: str, path: Path) -> MastodonConfig:
-    masto = section({"mastodon": table} if table is not None else {}, "mastodon", {
+    masto = checked_table(table, "mastodon", {
         "instances": (list, "a list of instance base URLs"),
         "limit": (int, "a whole number from 1 to 40 (statuses per page)", within(1, 40)),
-    }, where, required=False)
+    }, where)
     instances = string_list(masto.get("instances", []), where, "[mastodon] instances")
     instances = [base_url(url, where, f"[mastodon] instances[{i}]") for i, url in enumerate(instances)]
     if len(set(instances)) != len(instances):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from monitor.core.checks import ConfigError, base_url, section, string_list
+from monitor.core.checks import ConfigError, base_url, checked_table, string_list
 
 
 @dataclass(frozen=True)
@@ -21,9 +21,8 @@ class RedditConfig:
 
 
 def read_config(table: dict[str, Any] | None, where: str, path: Path) -> RedditConfig:
-    present = table is not None
-    table = section(
-        {"reddit": table} if present else {},
+    table = checked_table(
+        table,
         "reddit",
         {
             "subreddits": (list, "a list of subreddit names without 'r/' (or [\"all\"])"),
@@ -34,7 +33,6 @@ def read_config(table: dict[str, Any] | None, where: str, path: Path) -> RedditC
             "reddit_url": (str, "a base URL"),
         },
         where,
-        required=False,
     )
     subreddits = string_list(table.get("subreddits", []), where, "[reddit] subreddits")
     for i, name in enumerate(subreddits):

@@ -35,10 +35,15 @@ def _check(value: Any, expected: Any, valid: Callable[[Any], bool] | None = None
 
 
 def section(doc: dict, name: str, spec: _Spec, where: str, required: bool) -> dict:
-    table = doc.get(name)
+    """The section `name` of the whole file, checked against `spec` (empty when absent and optional)."""
+    if doc.get(name) is None and required:
+        raise ConfigError(f"{where}: missing section [{name}]")
+    return checked_table(doc.get(name), name, spec, where)
+
+
+def checked_table(table: Any, name: str, spec: _Spec, where: str) -> dict:
+    """One section's table (None: absent) checked against `spec`: what a platform's read_config is given."""
     if table is None:
-        if required:
-            raise ConfigError(f"{where}: missing section [{name}]")
         return {}
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: [{name}] must be a table")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from monitor.core.checks import section, string_list
+from monitor.core.checks import checked_table, string_list
 from monitor.core.clock import utc_now
 from monitor.core.platforms import Due, OnRetry, SourceJob
 from monitor.core.records import Author, Fetch, Page, Post, RefreshBatch
@@ -32,8 +32,7 @@ def transport_errors() -> tuple[type[BaseException], ...]:
 
 
 def read_config(table: dict[str, Any] | None, where: str, path: Path) -> ExampleConfig:
-    table = section({"example": table} if table is not None else {}, "example",
-                    {"feeds": (list, "a list of feed names")}, where, required=False)
+    table = checked_table(table, "example", {"feeds": (list, "a list of feed names")}, where)
     return ExampleConfig(tuple(string_list(table.get("feeds", []), where, "[example] feeds")))
 
 
