@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from monitor.core.records import Notice
+
 
 @dataclass
 class ArchiveStatus:
@@ -71,4 +73,4 @@ def _said(notice: dict | str) -> str:
     """A stored notice as its one line (rows older than m010 that were not upgraded are plain text)."""
     if isinstance(notice, str):
         return notice
-    return notice["message"] + (f" x{notice['count']}" if notice.get("count", 1) > 1 else "")
+    return str(Notice(notice["kind"], notice["message"], notice.get("count", 1)))
