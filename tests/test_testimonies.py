@@ -84,13 +84,21 @@ def test_media_of_candidates_lands_in_the_content_addressed_store(collected, tmp
     assert media["path"] == str(stored.relative_to(tmp_path)) and stored.read_bytes() == png()
 
 
-def test_failed_download_is_retried_on_a_later_run_and_never_blocks_collection(fake_mastodon, config_for, run_cli, tmp_path):
+@pytest.fixture
+def failing_media(fake_mastodon, config_for, run_cli):
+    """A testimony whose picture answers 500, collected and its media fetched once: (config, its path)."""
     s = fake_mastodon.add(status("fake.social", 1, text=STORY, media=True))
     path = s["media_attachments"][0]["url"].split(fake_mastodon.url)[1]
     fake_mastodon.fail("500", path=path, times=100)
     config = config_for(fake_mastodon)
     assert run_cli("collect", "-c", str(config)).exit_code == 0
     assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
+    return config, path
+
+
+def test_failed_download_is_retried_on_a_later_run_and_never_blocks_collection(failing_media, fake_mastodon,
+                                                                                run_cli, tmp_path):
+    config, _ = failing_media
     assert rows(tmp_path, "SELECT status, attempts FROM media_files")[0] == {"status": "failed", "attempts": 1}
     fake_mastodon.faults.clear()
     assert run_cli("collect", "-c", str(config)).exit_code == 0  # too soon: a failed URL waits before its next try
@@ -113,13 +121,8 @@ def _backdate_media(tmp_path, minutes: int) -> None:
     conn.close()
 
 
-def test_a_dead_media_url_costs_two_tries_a_run(fake_mastodon, config_for, run_cli, tmp_path):
-    s = fake_mastodon.add(status("fake.social", 1, text=STORY, media=True))
-    path = s["media_attachments"][0]["url"].split(fake_mastodon.url)[1]
-    fake_mastodon.fail("500", path=path, times=100)
-    config = config_for(fake_mastodon)
-    assert run_cli("collect", "-c", str(config)).exit_code == 0
-    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
+def test_a_dead_media_url_costs_two_tries_a_run(failing_media, fake_mastodon):
+    _, path = failing_media
     assert len(fake_mastodon.requests_to(path)) == 2
 
 
