@@ -1,27 +1,26 @@
 """The report's numbers, computed with pandas from rows filtered in SQL.
 
-Only the period's rows are read (posts.created_at is indexed), and post text only for
-the few top posts and for link counting, so a one-week report never loads the archive.
+Only the period's rows are read (posts.created_at is indexed), post text only for the
+few top posts (links and hashtags come from `post_terms`), so a one-week report never
+loads the archive.
 Every metric is declared once in `reports.definitions`; this module computes them.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections import Counter
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlite_utils import Database
 
+from monitor.archive.terms import HASHTAG, LINK
 from monitor.core.records import CAP
 from reports.definitions import HEADLINES, POSTS, Aggregates, Metric, definitions_table
 from reports.period import Period
 from reports.pseudonym import Disclosure
 
-URL_RE = re.compile(r"https?://[^\s<>\"')\]]+")
 ENGAGEMENT = ["likes", "reposts", "replies", "quotes"]
 
 
@@ -95,10 +94,11 @@ def _aggregates(db: Database, period: Period, zone: ZoneInfo) -> Aggregates:
     # Hours are whole in UTC, so this is exact for zones whose offsets are whole hours (the UK's)
     hourly["day"] = (pd.to_datetime(hourly["hour"] + ":00:00+00:00", utc=True, format="ISO8601")
                      .dt.tz_convert(zone).dt.date)
+    # counted first, joined after: one authors lookup per author, not one per post
     authors = pd.read_sql_query(
-        f"SELECT p.author_id, p.platform, a.handle AS author, a.followers_count, count(*) AS posts,"
-        f" sum({engagement_sql('p')}) AS engagement FROM posts p {COVERED}"
-        f" LEFT JOIN authors a ON a.id = p.author_id WHERE {live_in_period('p')} GROUP BY p.author_id",
+        "SELECT c.author_id, a.platform, a.handle AS author, a.followers_count, c.posts, c.engagement FROM"
+        f" (SELECT p.author_id, count(*) AS posts, sum({engagement_sql('p')}) AS engagement FROM posts p {COVERED}"
+        f" WHERE {live_in_period('p')} GROUP BY p.author_id) c LEFT JOIN authors a ON a.id = c.author_id",
         db.conn, params=bounds,
     )
     return Aggregates(hourly, authors)
@@ -133,31 +133,31 @@ def in_period(alias: str, scan: bool) -> str:
     return f"{column} >= ? AND {column} < ?"
 
 
-def _co_hashtags(db: Database, period: Period, campaign: set[str], scan: bool) -> pd.DataFrame:
+def _terms(db: Database, period: Period, scan: bool, per_kind: int = 60) -> dict[str, list[tuple[str, int]]]:
+    """The most frequent links and hashtags of the period's visible posts, from `post_terms`
+    (extracted when each post was written): an index read, not a pass over every text."""
     rows = db.execute(
-        f"SELECT j.value, count(*) FROM {visible_in_period(scan, ', json_each(v.hashtags) j')}"
-        " GROUP BY j.value ORDER BY count(*) DESC LIMIT 60",
-        list(period.utc_bounds),
+        "SELECT kind, value, n FROM (SELECT kind, value, n, row_number() OVER (PARTITION BY kind ORDER BY n DESC,"
+        " value) AS rank FROM (SELECT t.kind, t.value, count(*) AS n FROM"
+        f" {visible_in_period(scan, ' JOIN post_terms t ON t.post_id = v.id')} AND t.kind IN (?, ?)"
+        " GROUP BY t.kind, t.value)) WHERE rank <= ? ORDER BY kind, n DESC, value",
+        [*period.utc_bounds, LINK, HASHTAG, per_kind],
     ).fetchall()
-    kept = [(f"#{tag}", n) for tag, n in rows if tag not in campaign][:20]
+    found: dict[str, list[tuple[str, int]]] = {LINK: [], HASHTAG: []}
+    for kind, value, n in rows:
+        found[kind].append((value, n))
+    return found
+
+
+def _co_hashtags(terms: dict[str, list[tuple[str, int]]], campaign: set[str]) -> pd.DataFrame:
+    kept = [(f"#{tag}", n) for tag, n in terms[HASHTAG] if tag not in campaign][:20]
     return pd.DataFrame(kept, columns=["hashtag", "posts"])
 
 
-def _links(db: Database, period: Period, shown: Disclosure, scan: bool) -> pd.DataFrame:
-    """The first web address of each post, cut out and counted in SQL (links to the post itself excluded)."""
-    rows = db.execute(
-        "WITH t AS (SELECT replace(substr(text, instr(text, 'http'), 300), char(10), ' ') AS rest,"
-        f" url FROM {visible_in_period(scan)} AND instr(text, 'http') > 0)"
-        " SELECT CASE WHEN instr(rest, ' ') > 0 THEN substr(rest, 1, instr(rest, ' ') - 1) ELSE rest END AS link,"
-        " count(*) FROM t WHERE url IS NULL OR rest NOT LIKE url || '%' GROUP BY link ORDER BY count(*) DESC LIMIT 60",
-        list(period.utc_bounds),
-    ).fetchall()
-    counts: Counter[str] = Counter()
-    for link, n in rows:
-        match = URL_RE.match(link)
-        if match and shown.shared_link(match.group(0)):
-            counts[match.group(0).rstrip(".,;:!?")] += n
-    return pd.DataFrame(counts.most_common(15), columns=["link", "posts"])
+def _links(terms: dict[str, list[tuple[str, int]]], shown: Disclosure) -> pd.DataFrame:
+    """Links the posts share (not their own addresses), as far as `shown` lets a link be shown."""
+    kept = [(link, n) for link, n in terms[LINK] if shown.shared_link(link)][:15]
+    return pd.DataFrame(kept, columns=["link", "posts"])
 
 
 def _top_posts(db: Database, period: Period, zone: ZoneInfo, names: dict, shown: Disclosure,
@@ -244,13 +244,14 @@ def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str
         notes.append(f"{unchecked} posts of this period are not yet checked for safeguarding: they are counted, but "
                      "none is quoted and their links and hashtags are left out (run 'campaign-monitor testimonies "
                      "rescore').")
+    terms = _terms(db, period, scan)
     tables = {
         "daily_volume": daily.reset_index(),
         "sources": sources,
         "top_posts": _top_posts(db, period, zone, names, shown, scan),
         "top_participants": participants,
-        "co_hashtags": _co_hashtags(db, period, {t.lower() for t in hashtags}, scan),
-        "links": _links(db, period, shown, scan),
+        "co_hashtags": _co_hashtags(terms, {t.lower() for t in hashtags}),
+        "links": _links(terms, shown),
         "coverage": coverage,
         "headlines": pd.DataFrame([{"metric": h.name, "value": h.value, "unit": h.metric.unit,
                                     "previous period": h.previous,

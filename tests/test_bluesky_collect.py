@@ -25,7 +25,7 @@ def test_first_run_stores_tagged_posts_with_reach_and_followers(fake_bluesky, tm
     result = run_cli("collect", "-c", str(config(tmp_path, fake_bluesky)))
     assert result.exit_code == 0, result.output
     assert count_posts(tmp_path) == 150
-    post = rows(tmp_path, "SELECT * FROM posts WHERE key LIKE '%3m00000000005'")[0]
+    post = rows(tmp_path, "SELECT p.*, pp.raw FROM posts p LEFT JOIN post_payloads pp ON pp.post_id = p.id WHERE p.key LIKE '%3m00000000005'")[0]
     assert post["platform"] == "bluesky" and post["author"] == "teacher5.bsky.social"
     assert post["url"] == "https://bsky.app/profile/teacher5.bsky.social/post/3m00000000005"
     assert json.loads(post["hashtags"]) == ["aspirenottoexclude"]

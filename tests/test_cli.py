@@ -35,7 +35,7 @@ def test_collect_without_a_terminal_prints_no_progress_and_quiet_prints_nothing(
 
 
 def test_sigterm_stops_collect_keeping_every_whole_page(fake_mastodon, config_for, tmp_path):
-    for n in range(400):
+    for n in range(800):  # twice PAGES_PER_COMMIT pages: a commit is always left to interrupt
         fake_mastodon.add(lean_status("fake.social", n))
     fake_mastodon.delay = 0.05
     process = campaign_monitor("collect", "-c", str(config_for(fake_mastodon)), cwd=tmp_path)
@@ -60,7 +60,7 @@ def test_sigterm_stops_collect_keeping_every_whole_page(fake_mastodon, config_fo
     posts = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
     status = conn.execute("SELECT status FROM runs").fetchone()[0]
     conn.close()
-    assert posts % 40 == 0 and 80 <= posts < 400
+    assert posts % 40 == 0 and 80 <= posts < 800
     assert status == "interrupted"
 
 

@@ -45,7 +45,7 @@ def test_a_lone_surrogate_in_a_status_is_stored_and_its_payload_kept_exactly(fak
                                                                              tmp_path):
     fake_mastodon.add(status("fake.social", 1, text="Nurture \ud800 group kept him in school"))
     assert run_cli("collect", "-c", str(config_for(fake_mastodon))).exit_code == 0
-    [post] = rows(tmp_path, "SELECT text, raw FROM posts")
+    [post] = rows(tmp_path, "SELECT text, raw FROM posts JOIN post_payloads ON post_id = posts.id")
     assert "Nurture \ufffd group" in post["text"]
     assert "\\ud800" in post["raw"] and "Nurture \ud800 group" in json.loads(post["raw"])["content"]
 

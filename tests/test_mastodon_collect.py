@@ -30,7 +30,7 @@ def test_post_row_holds_plain_text_and_the_payload_as_received(fake_mastodon, co
         spoiler="Exclusion", media=True, mention="nurtureuk@mastodonapp.uk", emoji=True, likes=9,
     ))
     run_cli("collect", "-c", str(config_for(fake_mastodon)))
-    [post] = rows(tmp_path, "SELECT * FROM posts")
+    [post] = rows(tmp_path, "SELECT p.*, pp.raw FROM posts p LEFT JOIN post_payloads pp ON pp.post_id = p.id")
     assert post["text"].startswith("@nurtureuk Nurture & calm:\nday one :nurture_heart: #AspireNotToExclude #SEND")
     assert "More: https://www.nurtureuk.org/what-we-do/nurture-groups/" in post["text"]
     assert "<" not in post["text"]

@@ -22,7 +22,7 @@ def test_first_run_stores_matching_submissions_with_reach(fake_reddit, tmp_path,
     fake_reddit.add(submission(999, title="Unrelated question about marking"))
     result = run_cli("collect", "-c", str(config(tmp_path, fake_reddit, comments=False)))
     assert result.exit_code == 0, result.output
-    posts = rows(tmp_path, "SELECT * FROM posts")
+    posts = rows(tmp_path, "SELECT p.*, pp.raw FROM posts p LEFT JOIN post_payloads pp ON pp.post_id = p.id")
     assert len(posts) == 150
     post = next(p for p in posts if p["key"] == "t3_1k00007")
     assert post["platform"] == "reddit" and post["author"] == "u/nurture_teacher"

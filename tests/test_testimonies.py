@@ -144,7 +144,7 @@ def test_redacted_text_is_what_every_output_shows(collected, run_cli, tmp_path):
     run_cli("testimonies", "accept", "-c", str(config), str(flagged), "--consent", "granted")
     register = run_cli("testimonies", "export", "-c", str(config), "--format", "jsonl").output
     assert "Jamie" not in register and "A pupil was nearly excluded" in register
-    [post] = rows(tmp_path, "SELECT text, raw FROM posts WHERE id = ?", [flagged])
+    [post] = rows(tmp_path, "SELECT text, raw FROM posts JOIN post_payloads ON post_id = id WHERE id = ?", [flagged])
     assert "Jamie" not in post["text"] and "Jamie" in post["raw"]  # the original stays only in the raw payload
 
 

@@ -8,7 +8,6 @@ of the posts it covers.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -23,6 +22,7 @@ from monitor import __version__
 from monitor.archive.migrations import MIGRATION_NAMES, migrations
 from monitor.archive.posts import (
     SaveResult,
+    digest,
     snapshot,
     storable_json,
     store_posts,
@@ -252,7 +252,7 @@ def _store_rejects(db: Database, page: Page, fetch_id: int | None) -> None:
     for r in page.rejects:
         raw = storable_json(r.raw)
         rows.append((page.platform, page.source, page.stream, r.ident, r.reason, raw,
-                     hashlib.sha256(raw.encode()).hexdigest(), fetch_id, now))
+                     digest(raw), fetch_id, now))
     db.conn.executemany(
         "INSERT OR IGNORE INTO rejected_items (platform, source, stream, item_id, reason, raw, raw_sha256, fetch_id,"
         " first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)

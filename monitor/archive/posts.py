@@ -6,6 +6,7 @@ Everything here runs inside a transaction opened by `monitor.archive` (`save_pag
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sqlite3
@@ -14,6 +15,7 @@ from typing import Iterator
 
 from sqlite_utils import Database
 
+from monitor.archive.terms import add_terms, drop_terms, replace_terms
 from monitor.core.clock import utc_now
 from monitor.core.records import Post
 
@@ -32,6 +34,11 @@ def storable_json(value: object) -> str:
     lone surrogate (which no UTF-8 can), so the stored JSON is still exactly what was received."""
     text = json.dumps(value, ensure_ascii=False)
     return json.dumps(value) if _has_surrogate(text) else text
+
+
+def digest(stored: str) -> str:
+    """The sha256 of a payload as stored (its JSON text, UTF-8): what `verify` checks it against."""
+    return hashlib.sha256(stored.encode()).hexdigest()
 
 
 def storable(post: Post) -> Post:
@@ -116,7 +123,7 @@ def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: s
         for chunk in _chunks([p.key for p in unique]):
             marks = ",".join("?" * len(chunk))
             for row in db.conn.execute(
-                "SELECT id, key, text, content_warning, edited_at, likes, reposts, replies, quotes, metrics, raw,"
+                "SELECT id, key, url, text, content_warning, edited_at, likes, reposts, replies, quotes, metrics,"
                 " raw_fetch_id, version, deleted_at, revision, revised_at FROM posts"
                 f" WHERE platform = ? AND key IN ({marks})",
                 [platform, *chunk],
@@ -129,17 +136,25 @@ def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: s
     db.conn.executemany(
         "INSERT INTO posts (platform, key, source, local_id, url, author_id, author, created_at,"
         " edited_at, text, content_warning, language, hashtags, media, likes, reposts, replies,"
-        " quotes, metrics, raw, version, first_fetch_id, raw_fetch_id, first_seen_at, last_seen_at, revision,"
-        " revised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
+        " quotes, metrics, version, first_fetch_id, raw_fetch_id, first_seen_at, last_seen_at, revision,"
+        " revised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
         [
             (p.platform, p.key, source, p.local_id, p.url, author_ids[p.author.key],
              p.author.handle, p.created_at, p.edited_at, p.text, p.content_warning, p.language,
              json.dumps(p.hashtags), json.dumps(p.media), p.likes, p.reposts, p.replies,
              p.quotes, json.dumps(p.metrics) if p.metrics else None,
-             storable_json(p.raw), fetch_id, fetch_id, now, now, p.revision, p.revised_at)
+             fetch_id, fetch_id, now, now, p.revision, p.revised_at)
             for p in fresh
         ],
     )
+    if fresh:
+        ids = post_ids(db, platform, [p.key for p in fresh])
+        raws = [storable_json(p.raw) for p in fresh]
+        db.conn.executemany(
+            "INSERT INTO post_payloads (post_id, raw, sha256, fetch_id, digest_origin) VALUES (?, ?, ?, ?, 'fetched')",
+            [(ids[p.key], raw, digest(raw), fetch_id) for p, raw in zip(fresh, raws)],
+        )
+        add_terms(db, [(ids[p.key], p.text, p.hashtags, p.url) for p in fresh])
     result.new = len(fresh)
 
     seen_again = []
@@ -161,13 +176,14 @@ def _new_version(
     db: Database, post: Post, old: sqlite3.Row, edited: bool, fetch_id: int | None, now: str
 ) -> None:
     """Keep the stored state as a version, then make the post's row the newer one."""
+    old_raw = db.execute("SELECT raw FROM post_payloads WHERE post_id = ?", [old["id"]]).fetchone()
     db.execute(
         "INSERT INTO post_versions (post_id, version, text, content_warning, edited_at, likes,"
         " reposts, replies, quotes, metrics, raw, raw_fetch_id, superseded_at, superseded_by_fetch_id)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [old["id"], old["version"], old["text"], old["content_warning"], old["edited_at"],
-         old["likes"], old["reposts"], old["replies"], old["quotes"], old["metrics"], old["raw"],
-         old["raw_fetch_id"], now, fetch_id],
+         old["likes"], old["reposts"], old["replies"], old["quotes"], old["metrics"],
+         old_raw[0] if old_raw else "{}", old["raw_fetch_id"], now, fetch_id],
     )
     counts = {
         name: max(v for v in (getattr(post, name), old[name]) if v is not None)
@@ -186,13 +202,17 @@ def _new_version(
         **content,
         **counts,
         "metrics": json.dumps(post.metrics) if post.metrics else old["metrics"],
-        "raw": storable_json(post.raw),
         "raw_fetch_id": fetch_id,
         "version": old["version"] + 1,
         "last_seen_at": now,
     }
     assignments = ", ".join(f"{name} = ?" for name in values)
     db.execute(f"UPDATE posts SET {assignments} WHERE id = ?", [*values.values(), old["id"]])
+    raw = storable_json(post.raw)
+    db.execute("INSERT OR REPLACE INTO post_payloads (post_id, raw, sha256, fetch_id, digest_origin)"
+               " VALUES (?, ?, ?, ?, 'fetched')", [old["id"], raw, digest(raw), fetch_id])
+    if edited:
+        replace_terms(db, [(old["id"], content["text"], post.hashtags, old["url"])])
 
 
 def _ids(db: Database, table: str, platform: str, keys: list[str]) -> dict[str, int]:
@@ -227,22 +247,24 @@ def tombstone(db: Database, platform: str, gone: dict[str, str]) -> int:
     """Remove a deleted post's content, everywhere it is kept, leaving who-when-where.
 
     Platforms' terms require deleted posts to be deleted from archives too: text, raw
-    payload, media, hashtags and every earlier version go; the row stays, content-free,
+    payload, media, hashtags, terms and every earlier version go; the row stays, content-free,
     so counts stay honest and the post is never collected again.
     """
     ids = post_ids(db, platform, list(gone))
     now = utc_now()
     for key, post_id in ids.items():
         db.execute("DELETE FROM post_versions WHERE post_id = ?", [post_id])
+        db.execute("DELETE FROM post_payloads WHERE post_id = ?", [post_id])
         db.execute("UPDATE testimonies SET display_text = NULL, status = 'rejected', note = 'deleted on its platform'"
                    " WHERE post_id = ?", [post_id])
         db.execute("UPDATE testimony_decisions SET display_text = NULL WHERE post_id = ?", [post_id])
         db.execute("UPDATE media_files SET status = 'deleted' WHERE post_id = ?", [post_id])  # files: media.purge
         db.execute(
             "UPDATE posts SET text = NULL, content_warning = NULL, hashtags = '[]', media = '[]',"
-            " raw = '{}', metrics = NULL, deleted_at = ?, deletion_reason = ? WHERE id = ? AND deleted_at IS NULL",
+            " metrics = NULL, deleted_at = ?, deletion_reason = ? WHERE id = ? AND deleted_at IS NULL",
             [now, gone[key], post_id],
         )
+    drop_terms(db, ids.values())
     return len(ids)
 
 
@@ -251,3 +273,5 @@ def replace_text(db: Database, post_id: int, text: str) -> None:
     (the raw payloads alone keep the original). Runs inside the reviewer's transaction."""
     db.execute("UPDATE posts SET text = ? WHERE id = ?", [text, post_id])
     db.execute("UPDATE post_versions SET text = ? WHERE post_id = ?", [text, post_id])
+    hashtags, url = db.execute("SELECT hashtags, url FROM posts WHERE id = ?", [post_id]).fetchone()
+    replace_terms(db, [(post_id, text, json.loads(hashtags or "[]"), url)])

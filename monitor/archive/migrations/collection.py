@@ -1,25 +1,12 @@
-"""The archive's schema, as an ordered list of migrations (sqlite-utils `Migrations`).
-
-The migrations are the only source of truth for the schema: no table is created lazily
-elsewhere. `PRAGMA user_version` mirrors how many have been applied, so an archive
-written by a newer campaign-monitor is recognised and refused instead of damaged.
-"""
+"""Migrations m001-m011: the schema as collection, refresh, reports and review built it."""
 
 from __future__ import annotations
 
 import json
 
 from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
 
-migrations = Migrations("campaign_monitor")
-MIGRATION_NAMES: list[str] = []
-
-
-def migration(fn):
-    """Register `fn` as the next migration; the order of definition is the order applied."""
-    MIGRATION_NAMES.append(fn.__name__)
-    return migrations()(fn)
+from monitor.archive.migrations.registry import migration
 
 
 @migration
