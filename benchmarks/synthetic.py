@@ -92,7 +92,10 @@ def mastodon_statuses(count: int, *, authors: int = 5000, domain: str = "bench.e
 
 
 def year_of_pages(posts: int, authors: int, page: int = 2000, seed: int = 7) -> Iterator[Page]:
-    """A year of posts from four sources and many authors, as pages for the archive's writer."""
+    """A year of posts from four sources and many authors, as pages for the archive's writer.
+
+    Each carries a status-sized raw payload (~3 KB, as every platform's API object is), so
+    the archive's rows and pages are as large as a real archive's."""
     rng = random.Random(seed)
     people = [Author(SOURCES[i % 4][0], f"author-{i}", f"user{i}@example", followers_count=rng.randint(0, 5000))
               for i in range(authors)]
@@ -104,7 +107,9 @@ def year_of_pages(posts: int, authors: int, page: int = 2000, seed: int = 7) -> 
         author = people[rng.randrange(authors)]
         author = Author(platform, author.key + platform, author.handle, followers_count=author.followers_count)
         batch.append(Post(platform, f"post-{n}", f"https://example.org/p/{n}", author, created,
-                          f"{STORIES[n % len(STORIES)]} https://example.org/story/{n % 500}", {}, local_id=str(n),
+                          f"{STORIES[n % len(STORIES)]} https://example.org/story/{n % 500}",
+                          mastodon_status("example.org", n, username=author.handle.split("@")[0],
+                                          created=EPOCH, media=n % 7 == 0), local_id=str(n),
                           hashtags=tags, likes=rng.randint(0, 50), reposts=rng.randint(0, 10),
                           replies=rng.randint(0, 8), quotes=0))
         if len(batch) == page or n == posts - 1:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlite_utils import Database
 
+from monitor.archive.fixity import last_verified
 from monitor.archive.terms import HASHTAG, LINK
 from monitor.core.records import CAP
 from reports.definitions import HEADLINES, POSTS, Aggregates, Metric, definitions_table
@@ -50,6 +51,7 @@ class Metrics:
     returning_participants: int
     coverage_notes: list[str] = field(default_factory=list)
     testimony_counts: dict[str, int] = field(default_factory=dict)
+    fixity: str = ""  # when the archive was last verified, and how it went
 
     @property
     def empty(self) -> bool:
@@ -203,6 +205,17 @@ def _coverage(db: Database, period: Period) -> tuple[pd.DataFrame, list[str]]:
     return frame, notes
 
 
+def fixity_line(db: Database) -> str:
+    last = last_verified(db)
+    if last is None:
+        return "The archive has never been verified (run 'campaign-monitor verify')."
+    at, checked, failed = last
+    when = f"{at[:16].replace('T', ' ')} UTC"
+    if failed:
+        return f"Archive last verified {when}: {failed} PROBLEMS found in {checked:,} objects (run 'campaign-monitor verify')."
+    return f"Archive last verified {when}: every check passed ({checked:,} objects)."
+
+
 def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str, ...],
             shown: Disclosure, testimonies: pd.DataFrame | None = None) -> Metrics:
     """Everything the report shows, authors and links as `shown` allows."""
@@ -264,5 +277,6 @@ def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str
                              " GROUP BY testimony_status", list(period.utc_bounds)).fetchall())
     return Metrics(period, headlines, tables, daily, daily_engagement, len(new_ids),
                    len(first_seen) - len(new_ids), notes,
-                   {"candidates": counts.get("candidate", 0), "accepted": counts.get("accepted", 0)})
+                   {"candidates": counts.get("candidate", 0), "accepted": counts.get("accepted", 0)},
+                   fixity_line(db))
 

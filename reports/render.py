@@ -122,7 +122,7 @@ def render_html(m: Metrics, campaign: str) -> str:
 <title>{_esc(campaign)}: {_esc(m.period.title)}</title><style>{STYLE}</style></head>
 <body><h1>{_esc(campaign)}</h1><p class="period">{_esc(m.period.title)}</p>
 <div class="cards">{cards}</div>
-<h2>Coverage</h2>{coverage}{_table(m.tables["coverage"])}
+<h2>Coverage</h2><p class="fixity">{_esc(m.fixity)}</p>{coverage}{_table(m.tables["coverage"])}
 {body}
 <footer><h2>Definitions</h2><dl>{footnotes}</dl></footer></body></html>
 """
@@ -157,6 +157,7 @@ def render_markdown(m: Metrics, campaign: str) -> str:
         for r in m.tables["testimonies"].to_dict(orient="records"):
             lines.append(f"> {_md(r['text'])} ({_md(r['author'])}, {r['platform']}, {r['date']}) {_md_url(r['link'])}")
             lines.append("")
+    lines += ["## Fixity", "", m.fixity, ""]
     if m.coverage_notes:
         lines += ["## What these numbers may be missing", ""] + [f"- {_md(n)}" for n in m.coverage_notes] + [""]
     lines += ["## Definitions", ""] + [f"- **{m.name}** ({m.unit}): {m.definition}" for m in DEFINED]

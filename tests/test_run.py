@@ -106,7 +106,7 @@ def test_first_start_collects_at_once_and_status_shows_the_schedule(fake_mastodo
     assert count_posts(tmp_path) == 30
     state = json.loads(run_cli("status", "-c", str(config), "--json").output)
     jobs = {job["job"]: job for job in state["schedule"]}
-    assert set(jobs) == {"collect:mastodon", "refresh", "report"}
+    assert set(jobs) == {"collect:mastodon", "refresh", "verify", "report"}
     assert jobs["collect:mastodon"]["last_status"] == "ok" and jobs["report"]["next_run_at"]
     assert "Schedule" in run_cli("status", "-c", str(config)).output
 

@@ -105,3 +105,9 @@ def test_an_older_archive_has_its_payloads_moved_with_digests_marked_as_migrated
     assert db.execute("SELECT post_id, raw, sha256, digest_origin FROM post_payloads").fetchall() == [
         (1, '{"id": "1"}', hashlib.sha256(b'{"id": "1"}').hexdigest(), "migrated")]
     assert terms(db) == {("hashtag", "send"), ("link", "https://a.example/")}
+
+
+def test_migrations_apply_in_the_order_of_their_numbers():
+    from monitor.archive.migrations import MIGRATION_NAMES
+
+    assert MIGRATION_NAMES == sorted(MIGRATION_NAMES)

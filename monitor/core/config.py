@@ -91,6 +91,7 @@ instances = ["https://mastodon.social", "https://mastodonapp.uk"]
 collect_every = "30m"                  # per platform; "15m", "2h", ...
 refresh_every = "6h"                   # engagement refresh
 refresh_window = "14d"                 # refresh posts younger than this
+verify_every = "7d"                    # the archive's fixity check ('campaign-monitor verify')
 report = "mon 08:00"                   # weekly report
 timezone = "Europe/London"
 # log_file = "campaign-monitor.log"    # also log to this rotating file

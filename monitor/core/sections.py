@@ -32,6 +32,7 @@ class ScheduleConfig:
     collect_every: float = 30 * 60
     refresh_every: float = 6 * 3600
     refresh_window: float = 14 * 86400
+    verify_every: float = 7 * 86400  # the archive's fixity check (campaign-monitor verify)
     report_day: str = "mon"
     report_time: str = "08:00"
     timezone: str = "Europe/London"
@@ -91,6 +92,7 @@ def schedule_section(doc: dict, where: str, path: Path) -> ScheduleConfig:
             "collect_every": (str, "a duration such as '30m'"),
             "refresh_every": (str, "a duration such as '6h'"),
             "refresh_window": (str, "a duration such as '14d'"),
+            "verify_every": (str, "a duration such as '7d'"),
             "report": (str, "a weekday and time such as 'mon 08:00'"),
             "timezone": (str, "a time zone name such as 'Europe/London'"),
             "log_file": (str, "a path to a log file"),
@@ -101,7 +103,7 @@ def schedule_section(doc: dict, where: str, path: Path) -> ScheduleConfig:
     default = ScheduleConfig()
     durations = {
         key: parse_duration(table[key], where, f"[schedule] {key}")
-        for key in ("collect_every", "refresh_every", "refresh_window")
+        for key in ("collect_every", "refresh_every", "refresh_window", "verify_every")
         if key in table
     }
     report = table.get("report", f"{default.report_day} {default.report_time}").strip().lower().split()

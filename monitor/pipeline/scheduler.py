@@ -22,7 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.archive import open_archive, record_job
+from monitor.archive import fixity, open_archive, record_job
 from monitor.archive.lock import ArchiveLock
 from monitor.core.clock import to_utc_iso, utc_now
 from monitor.core.config import Config
@@ -84,6 +84,8 @@ class Daemon:
         ]
         jobs.append(("refresh", IntervalTrigger(seconds=self.config.schedule.refresh_every, timezone=self.zone),
                      self.refresh))
+        jobs.append(("verify", IntervalTrigger(seconds=self.config.schedule.verify_every, timezone=self.zone),
+                     self.verify))
         hour, minute = self.config.schedule.report_time.split(":")
         jobs.append(("report", CronTrigger(day_of_week=self.config.schedule.report_day, hour=int(hour),
                                            minute=int(minute), timezone=self.zone), self.report))
@@ -120,6 +122,19 @@ class Daemon:
         summary = (f"{sum(o.updated for o in outcomes)} updated, {sum(o.requests for o in outcomes)} requests, "
                    f"{sum(len(o.warnings) for o in outcomes)} deletions or warnings")
         return run_status(outcomes, self.stop.is_set()), summary
+
+    def verify(self) -> tuple[str, str]:
+        """The archive's fixity, logged in fixity_events; the weekly report says when and how it went."""
+        db = open_archive(self.config.archive)
+        try:
+            checks = fixity.verify_and_record(db, self.config.archive)
+        finally:
+            db.close()
+        problems = [f"{c.name}: {obj}: {why}" for c in checks for obj, why in c.failures]
+        for line in problems[:20]:
+            log.error("verify: %s", line)
+        return ("failed" if problems else "ok",
+                f"{sum(c.checked for c in checks):,} objects checked, {len(problems)} problems")
 
     def report(self) -> tuple[str, str]:
         """The last full week's report, mailed when [report] email_to is set."""

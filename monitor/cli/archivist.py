@@ -1,0 +1,85 @@
+"""The archivist's commands: `verify` the archive's fixity, `backup` it while it is in use."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from monitor.archive import ArchiveError, open_archive
+from monitor.archive import fixity
+from monitor.archive.backup import backup as take_backup
+from monitor.archive.media import store_root
+from monitor.cli.common import EXIT_FAILED_SOURCES, config_option, user_errors
+from monitor.core.config import load_config
+from reports.cells import terminal
+
+
+def _existing_archive(config_path: Path):
+    config = load_config(config_path)
+    if not config.archive.exists():
+        raise ArchiveError(f"{config.archive}: no archive yet (run 'campaign-monitor collect')")
+    return config, open_archive(config.archive)
+
+
+@click.command()
+@config_option
+@click.option("--full", is_flag=True, help="PRAGMA integrity_check (every page and index) instead of quick_check.")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@user_errors
+def verify(config_path: Path, full: bool, as_json: bool) -> None:
+    """Prove the archive intact: the SQLite file, every payload and media file against its sha256,
+    every post's provenance. Each run is logged in fixity_events; exit code 1 if anything failed."""
+    config, db = _existing_archive(config_path)
+    err = Console(stderr=True)
+    with Progress(console=err, transient=True, disable=not err.is_terminal or as_json) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(check: str, done: int, total: int | None) -> None:
+            if check not in tasks:
+                tasks[check] = bar.add_task(check, total=total)
+            bar.update(tasks[check], completed=done, total=total)
+
+        checks = fixity.verify_and_record(db, config.archive, full=full, progress=progress)
+    if as_json:
+        click.echo(json.dumps({"ok": all(c.ok for c in checks), "checks": [c.as_json() for c in checks]}, indent=2))
+    else:
+        table = Table("check", "covered", "checked", "result")
+        for c in checks:
+            table.add_row(c.name, c.objects, f"{c.checked:,}", "ok" if c.ok else f"{len(c.failures)} FAILED")
+        Console().print(table)
+        for c in checks:
+            for obj, problem in c.failures:
+                click.echo(f"FAILED {c.name}: {terminal(obj)}: {problem}")
+    if not all(c.ok for c in checks):
+        sys.exit(EXIT_FAILED_SOURCES)
+
+
+@click.command()
+@config_option
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--media", "media", type=click.Choice(["reference", "copy"]), default="reference", show_default=True,
+              help="copy: the stored media files too, into a media/ folder beside OUT; reference: the copy's rows "
+                   "point at the archive's own media store.")
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@user_errors
+def backup(config_path: Path, out: Path, media: str, force: bool) -> None:
+    """A consistent copy of the archive in OUT, safe while the daemon collects, checked before it is kept."""
+    config, db = _existing_archive(config_path)
+    err = Console(stderr=True)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("media", total=None)
+        result = take_backup(db, config.archive, out, copy_media=media == "copy", force=force,
+                             progress=lambda done, total: bar.update(task, completed=done, total=total))
+    line = f"Wrote {result.path} ({result.posts:,} posts, {result.size / 1e6:,.1f} MB, integrity ok)"
+    if media == "copy":
+        line += (f"; media: {result.media_copied} copied, {result.media_present} already there"
+                 + (f", {result.media_missing} missing from the archive's store" if result.media_missing else ""))
+    else:
+        line += f"; media stay in {store_root(config.archive)}"
+    click.echo(line)
