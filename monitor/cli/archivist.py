@@ -1,4 +1,5 @@
-"""The archivist's commands: `verify` the archive's fixity, `backup` it while it is in use."""
+"""The archivist's commands: `verify` the archive's fixity, `backup` it while it is in use,
+`export bag` it as a BagIt package."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from monitor.archive.backup import backup as take_backup
 from monitor.archive.media import store_root
 from monitor.cli.common import EXIT_FAILED_SOURCES, config_option, user_errors
 from monitor.core.config import load_config
+from reports.bag import write_bag
 from reports.cells import terminal
 
 
@@ -83,3 +85,30 @@ def backup(config_path: Path, out: Path, media: str, force: bool) -> None:
     else:
         line += f"; media stay in {store_root(config.archive)}"
     click.echo(line)
+
+
+@click.group()
+def export() -> None:
+    """The archive in archival formats."""
+
+
+@export.command("bag")
+@config_option
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Posts from this day (inclusive, UTC), YYYY-MM-DD.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Posts before this day (exclusive, UTC).")
+@click.option("--include-flagged", is_flag=True,
+              help="The preservation bag: every live post, flagged ones too, with raw payloads and authors' identities.")
+@user_errors
+def export_bag(config_path: Path, out: Path, since, until, include_flagged: bool) -> None:
+    """Write a BagIt bag (RFC 8493; sha256 and sha512 manifests) of the archive's posts into OUT."""
+    config, db = _existing_archive(config_path)
+    err = Console(stderr=True)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("posts", total=None)
+        counts = write_bag(db, config, out, since=since and since.strftime("%Y-%m-%d"),
+                           until=until and until.strftime("%Y-%m-%d"), include_flagged=include_flagged,
+                           progress=lambda done, total: bar.update(task, completed=done, total=total))
+    left = sum(counts.left_out.values())
+    click.echo(f"Wrote the bag {out}: {counts.posts:,} posts, {counts.versions:,} versions, {counts.fetches:,} "
+               f"requests, {counts.media:,} media files; {left:,} posts left out (data/README.txt says why)")

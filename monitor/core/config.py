@@ -40,6 +40,8 @@ class Config:
     name: str
     hashtags: tuple[str, ...]
     archive: Path
+    organization: str = ""  # who keeps the archive: Source-Organization of an exported bag
+    contact: str = ""  # how to reach them: Contact-Email / Contact-Name of a bag
     sections: dict[str, Any] = field(default_factory=dict)  # platform name -> its checked section
     http: HttpPolicy = field(default_factory=HttpPolicy)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
@@ -67,6 +69,8 @@ DEFAULT_CONFIG = """\
 name = "Aspire Not To Exclude"
 hashtags = ["AspireNotToExclude"]      # without '#'; matched case-insensitively
 archive = "archive.db"                 # SQLite file; relative to this file
+# organization = "Nurture charity"     # who keeps the archive (written into exported bags)
+# contact = "archivist@example.org"    # how to reach them
 
 [mastodon]
 # Hashtag timelines are public on most instances. An instance that requires a login
@@ -173,6 +177,8 @@ def load_config(path: str | Path) -> Config:
             "name": (str, "a string"),
             "hashtags": (list, "a list of hashtags without '#'"),
             "archive": (str, "a path to the SQLite archive"),
+            "organization": (str, "the name of the organisation keeping the archive"),
+            "contact": (str, "an e-mail address or name"),
         },
         where,
         required=True,
@@ -192,6 +198,8 @@ def load_config(path: str | Path) -> Config:
         name=campaign["name"].strip(),
         hashtags=hashtags,
         archive=archive,
+        organization=campaign.get("organization", "").strip(),
+        contact=campaign.get("contact", "").strip(),
         sections={name: platform.read_config(doc.get(name), where, path) for name, platform in platforms.items()},
         http=http_section(doc, where),
         schedule=schedule_section(doc, where, path),
