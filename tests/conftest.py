@@ -49,8 +49,8 @@ def run_cli(monkeypatch):
     """Invoke the real click command group in-process, as a user would from the shell."""
     from monitor.cli import cli
 
-    def run(*args: str):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    def run(*args: str, input: str | None = None):
+        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
     return run
 
 

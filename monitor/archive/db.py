@@ -94,6 +94,9 @@ def open_archive(path: str | Path) -> Database:
         # takes URIs in no order, and past a few hundred thousand posts its pages stop fitting
         conn.execute("PRAGMA cache_size = -65536")
         conn.execute("PRAGMA foreign_keys = ON")
+        # freed space is zeroed, not left holding what was deleted: an erased post or a platform's
+        # deletion must leave no trace in the file's bytes (monitor.archive.erasure)
+        conn.execute("PRAGMA secure_delete = ON")
         db = Database(conn)
         _migrate(db, path)
     except sqlite3.DatabaseError as e:

@@ -15,7 +15,8 @@ from typing import Iterator
 
 from sqlite_utils import Database
 
-from monitor.archive.terms import add_terms, drop_terms, replace_terms
+from monitor.archive.blocklist import blocked
+from monitor.archive.terms import add_terms, replace_terms
 from monitor.core.clock import utc_now
 from monitor.core.records import Post
 
@@ -115,6 +116,10 @@ def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: s
         return result
     now = utc_now()
     unique = [storable(p) for p in {p.key: p for p in posts}.values()]
+    erased = blocked(db, unique[0].platform, [p.key for p in unique], [p.author.key for p in unique])
+    unique = [p for p in unique if p.key not in erased]  # forgotten on request: never collected again
+    if not unique:
+        return result
     author_ids = _author_ids(db, unique, now)
     platform = unique[0].platform
     existing: dict[str, sqlite3.Row] = {}
@@ -215,6 +220,10 @@ def _new_version(
         replace_terms(db, [(old["id"], content["text"], post.hashtags, old["url"])])
 
 
+def placeholders(ids: list) -> str:
+    return ",".join("?" * len(ids)) or "NULL"
+
+
 def _ids(db: Database, table: str, platform: str, keys: list[str]) -> dict[str, int]:
     """Row ids of `table` (authors or posts) by their platform key."""
     ids: dict[str, int] = {}
@@ -243,28 +252,38 @@ def snapshot(db: Database, posts: list[Post], fetch_id: int | None) -> None:
     )
 
 
+def remove_content(db: Database, post_ids: list[int], *, keep_row: bool) -> None:
+    """Everything derived from these posts, gone; inside a transaction. `keep_row`: a platform's
+    tombstone keeps the content-free row (so counts stay honest), an erasure does not."""
+    marks = placeholders(post_ids)
+    for table in ("post_versions", "post_payloads", "post_terms", "testimony_decisions"):
+        db.execute(f"DELETE FROM {table} WHERE post_id IN ({marks})", post_ids)
+    if keep_row:
+        db.execute("UPDATE testimonies SET display_text = NULL, reasons = '[]', status = 'rejected',"
+                   f" note = 'deleted on its platform' WHERE post_id IN ({marks})", post_ids)
+        db.execute(f"UPDATE media_files SET status = 'deleted' WHERE post_id IN ({marks})", post_ids)
+        return
+    for table in ("testimonies", "engagement_snapshots"):
+        db.execute(f"DELETE FROM {table} WHERE post_id IN ({marks})", post_ids)
+    db.execute(f"UPDATE media_files SET status = 'deleted' WHERE post_id IN ({marks})", post_ids)
+
+
 def tombstone(db: Database, platform: str, gone: dict[str, str]) -> int:
     """Remove a deleted post's content, everywhere it is kept, leaving who-when-where.
 
-    Platforms' terms require deleted posts to be deleted from archives too: text, raw
-    payload, media, hashtags, terms and every earlier version go; the row stays, content-free,
-    so counts stay honest and the post is never collected again.
+    Platforms' terms require deleted posts to be deleted from archives too: the same path
+    as an erasure (`remove_content`) takes text, payload, terms, versions and media; the
+    row stays, content-free, as the proof that a deletion happened, so counts stay honest
+    and the post is never collected again.
     """
     ids = post_ids(db, platform, list(gone))
+    remove_content(db, list(ids.values()), keep_row=True)
     now = utc_now()
-    for key, post_id in ids.items():
-        db.execute("DELETE FROM post_versions WHERE post_id = ?", [post_id])
-        db.execute("DELETE FROM post_payloads WHERE post_id = ?", [post_id])
-        db.execute("UPDATE testimonies SET display_text = NULL, status = 'rejected', note = 'deleted on its platform'"
-                   " WHERE post_id = ?", [post_id])
-        db.execute("UPDATE testimony_decisions SET display_text = NULL WHERE post_id = ?", [post_id])
-        db.execute("UPDATE media_files SET status = 'deleted' WHERE post_id = ?", [post_id])  # files: media.purge
-        db.execute(
-            "UPDATE posts SET text = NULL, content_warning = NULL, hashtags = '[]', media = '[]',"
-            " metrics = NULL, deleted_at = ?, deletion_reason = ? WHERE id = ? AND deleted_at IS NULL",
-            [now, gone[key], post_id],
-        )
-    drop_terms(db, ids.values())
+    db.conn.executemany(
+        "UPDATE posts SET text = NULL, content_warning = NULL, hashtags = '[]', media = '[]',"
+        " metrics = NULL, deleted_at = ?, deletion_reason = ? WHERE id = ? AND deleted_at IS NULL",
+        [(now, gone[key], post_id) for key, post_id in ids.items()],
+    )
     return len(ids)
 
 

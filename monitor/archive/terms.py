@@ -51,7 +51,3 @@ def add_terms(db: Database, rows: Iterable[tuple[int, str | None, Iterable[str],
         "INSERT OR IGNORE INTO post_terms (post_id, kind, value) VALUES (?, ?, ?)",
         [(post_id, kind, value) for post_id, text, tags, url in rows for kind, value in extract(text, tags, url)],
     )
-
-
-def drop_terms(db: Database, post_ids: Iterable[int]) -> None:
-    db.conn.executemany("DELETE FROM post_terms WHERE post_id = ?", [(i,) for i in post_ids])

@@ -268,10 +268,10 @@ def run(config_path: Path) -> None:
     sys.exit(Daemon(config, report=weekly_report).run())  # a busy archive is an ArchiveError: one line, exit 2
 
 
-from monitor.cli.archivist import backup, export, verify  # noqa: E402 - registered on the group below
+from monitor.cli.archivist import backup, export, forget, verify  # noqa: E402 - registered on the group below
 from monitor.cli.testimonies import testimonies  # noqa: E402
 
-for _command in (testimonies, verify, backup, export):
+for _command in (testimonies, verify, backup, export, forget):
     cli.add_command(_command)
 
 

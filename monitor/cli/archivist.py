@@ -1,8 +1,9 @@
 """The archivist's commands: `verify` the archive's fixity, `backup` it while it is in use,
-`export bag` it as a BagIt package."""
+`export bag` it as a BagIt package, `forget` what must be erased."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from monitor.archive import ArchiveError, open_archive
-from monitor.archive import fixity
+from monitor.archive import erasure, fixity
 from monitor.archive.backup import backup as take_backup
 from monitor.archive.media import store_root
 from monitor.cli.common import EXIT_FAILED_SOURCES, config_option, user_errors
@@ -112,3 +113,43 @@ def export_bag(config_path: Path, out: Path, since, until, include_flagged: bool
     left = sum(counts.left_out.values())
     click.echo(f"Wrote the bag {out}: {counts.posts:,} posts, {counts.versions:,} versions, {counts.fetches:,} "
                f"requests, {counts.media:,} media files; {left:,} posts left out (data/README.txt says why)")
+
+
+@click.command()
+@config_option
+@click.option("--author", help="The account to forget: its handle as the archive shows it (user@instance, u/name, "
+                               "name.bsky.social).")
+@click.option("--platform", help="The author's platform (with --author).")
+@click.option("--post", "post", help="One post to forget: its archive id, URL or platform key.")
+@click.option("--reason", help="Why (kept in the audit record, with any name it quotes erased).")
+@click.option("--by", help="Who asks for it (default: your user name).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--flush", is_flag=True, help="Only empty the WAL left by an earlier erasure that a reader held open.")
+@user_errors
+def forget(config_path: Path, author: str | None, platform: str | None, post: str | None, reason: str | None,
+           by: str | None, yes: bool, flush: bool) -> None:
+    """Erase an author or a post from the archive for good, keeping only a content-free audit record;
+    later collections skip what was erased."""
+    config, db = _existing_archive(config_path)
+    try:
+        if flush:
+            erasure.flush(db)
+            click.echo("The WAL is empty: no old copy of erased content is left in it.")
+            return
+        if bool(author) == bool(post):
+            raise click.UsageError("give --author (with --platform) or --post, one of them")
+        if author and not platform:
+            raise click.UsageError("--author needs --platform (mastodon, reddit or bluesky)")
+        if not reason:
+            raise click.UsageError("give --reason: the audit record says why each erasure was made")
+        target = erasure.find(db, author=author, platform=platform, post=post)
+        counts = erasure.count(db, target)
+        what = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in counts.items() if n)
+        if not yes:
+            click.confirm(f"Erase for good: {what}? This cannot be undone", abort=True, err=True)
+        done = erasure.erase(db, config.archive, target, reason=reason, by=by or getpass.getuser())
+    except erasure.ErasureError as e:
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(EXIT_FAILED_SOURCES)
+    click.echo(f"Erased {done['posts']} posts ({done['post_versions']} versions, {done['media_files_deleted']} media "
+               f"files, {done['payloads_rewritten']} other payloads rewritten); the audit record is in 'erasures'.")

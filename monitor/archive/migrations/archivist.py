@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from sqlite_utils import Database
 
 from monitor.archive.migrations.registry import migration
@@ -18,3 +20,17 @@ def m013_fixity_events(db: Database) -> None:
         not_null={"at", "event_type", "object", "outcome"},
     )
     db["fixity_events"].create_index(["at"])
+
+
+@migration
+def m014_erasures(db: Database) -> None:
+    """What `forget` keeps: a content-free audit of each erasure, and the keyed hashes of what
+    it erased, so a later collection recognises an erased post or author and skips it.
+    The key is this archive's own (`archive_meta`), made here: a hash proves nothing to
+    whoever holds another archive, and the ids themselves are kept nowhere."""
+    db["archive_meta"].create({"name": str, "value": str}, pk="name")
+    db["archive_meta"].insert({"name": "erasure_key", "value": secrets.token_hex(32)})
+    db["erasures"].create(
+        {"id": int, "at": str, "by": str, "reason": str, "scope": str, "counts": str, "hashes": str}, pk="id")
+    db.execute("CREATE TABLE erased_keys (hash TEXT PRIMARY KEY, erasure_id INTEGER REFERENCES erasures(id),"
+               " kind TEXT NOT NULL) WITHOUT ROWID")
