@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from benchmarks.results import record
 from benchmarks.synthetic import mastodon_statuses
 from monitor.archive import open_archive
 from monitor.core.config import load_config
@@ -104,6 +105,7 @@ def main() -> None:
     parser.add_argument("--statuses", type=int, default=4000)
     parser.add_argument("--limit", type=int, default=30, help="requests allowed a window")
     parser.add_argument("--window", type=float, default=10.0, help="seconds a window lasts (Mastodon: 300)")
+    parser.add_argument("--record", action="store_true", help="keep the figures for the README (benchmarks/results)")
     args = parser.parse_args()
     statuses = list(mastodon_statuses(args.statuses))
     window = Window(args.limit, args.window)
@@ -130,6 +132,11 @@ def main() -> None:
           f"{requests / took:.2f} requests/s, the limit allows {allowed:.2f} ({args.limit} / {args.window:g} s)")
     print(f"ratio achieved/allowed: {ratio:.2f} (target >= 0.95) {'OK' if ratio >= 0.95 else 'BELOW TARGET'}; "
           f"429s drawn: {window.refused} (target 0) {'OK' if window.refused == 0 else 'ABOVE TARGET'}")
+    if args.record:
+        record("backfill", [{"statuses": f"{stored:,}", "limit": f"{args.limit} requests / {args.window:g} s",
+                             "requests": requests, "seconds": f"{took:.1f}",
+                             "ratio": f"{ratio:.2f} (target 0.95) {'OK' if ratio >= 0.95 else 'BELOW TARGET'}",
+                             "429s": f"{window.refused} (target 0)"}])
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results import record  # noqa: E402
 from benchmarks.synthetic import year_of_pages  # noqa: E402
 from monitor.archive import open_archive, reviews, save_page, start_run  # noqa: E402
 
@@ -73,13 +74,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=1_000_000)
     parser.add_argument("--authors", type=int, default=50_000)
+    parser.add_argument("--record", action="store_true", help="keep the figures for the README (benchmarks/results)")
     args = parser.parse_args()
+    rows = []
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "campaign.toml"
         config.write_text('[campaign]\nname = "Benchmark"\nhashtags = ["AspireNotToExclude"]\narchive = "archive.db"\n')
         began = time.perf_counter()
         build(Path(folder) / "archive.db", args.posts, args.authors)
-        print(f"built {args.posts:,} posts by {args.authors:,} authors over a year in {time.perf_counter() - began:.0f} s")
+        built = time.perf_counter() - began
+        print(f"built {args.posts:,} posts by {args.authors:,} authors over a year in {built:.0f} s")
         size = (Path(folder) / "archive.db").stat().st_size
         print(f"archive file: {size / 1e6:,.0f} MB")
         for label, since, until, target, memory in (("one week", "2026-06-01", "2026-06-08", 1.0, 200),
@@ -89,6 +93,12 @@ def main() -> None:
             verdict = "OK" if seconds < target and peak < memory else "ABOVE TARGET"
             print(f"{label:>10}: {seconds:6.2f} s (target < {target:.0f} s), peak {peak:6.0f} MB (target < {memory}); "
                   f"SQL count alone {base:.2f} s, ratio {seconds / max(base, 1e-6):.0f}x  {verdict}")
+            rows.append({"report": label, "time": f"{seconds:.2f} s (target {target:.0f} s)",
+                         "memory": f"{peak:,.0f} MB (target {memory:,})", "baseline": f"{base:.2f} s",
+                         "verdict": verdict})
+    if args.record:
+        record("report", rows, posts=args.posts, authors=args.authors, build_seconds=round(built),
+               archive_mb=round(size / 1e6))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from monitor.archive import fixity, open_archive
 from tests.conftest import count_posts, rows
 from tests.fakes.mastodon import lean_status, seed, status
 from tests.test_cli import campaign_monitor
+from tests.test_run import posts_so_far
 from tests.test_testimonies import STORY
 
 
@@ -104,9 +105,9 @@ def test_a_backup_taken_during_a_collect_is_whole_and_holds_every_committed_post
     config = config_for(fake_mastodon)
     collect = campaign_monitor("collect", "-q", "-c", str(config), cwd=tmp_path)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not ((tmp_path / "archive.db").exists() and _posts(tmp_path) >= 40):
+    while time.monotonic() < deadline and not ((tmp_path / "archive.db").exists() and posts_so_far(tmp_path) >= 40):
         time.sleep(0.05)
-    committed = _posts(tmp_path)
+    committed = posts_so_far(tmp_path)
     backup = campaign_monitor("backup", "-c", str(config), str(tmp_path / "copy.sqlite"), cwd=tmp_path)
     out, err = backup.communicate(timeout=60)
     assert backup.returncode == 0, err
@@ -117,16 +118,6 @@ def test_a_backup_taken_during_a_collect_is_whole_and_holds_every_committed_post
     held = copy.execute("SELECT count(*) FROM posts").fetchone()[0]
     assert committed <= held and held % 40 == 0  # whole pages only, never a page without its cursor
     assert held < count_posts(tmp_path) == 800
-
-
-def _posts(tmp_path) -> int:
-    conn = sqlite3.connect(tmp_path / "archive.db")
-    try:
-        return conn.execute("SELECT count(*) FROM posts").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-    finally:
-        conn.close()
 
 
 def test_a_backup_with_media_copies_and_checks_the_files(collected, run_cli, tmp_path):
