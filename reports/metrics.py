@@ -107,10 +107,11 @@ def _aggregates(db: Database, period: Period, zone: ZoneInfo) -> Aggregates:
 
 
 def _first_seen(db: Database, period: Period) -> dict[int, str]:
+    """Each participant of the period -> when their earliest archived post was made (kept on the author)."""
     start, end = period.utc_bounds
     rows = db.execute(
-        "SELECT author_id, min(created_at) FROM posts WHERE author_id IN"
-        f" (SELECT DISTINCT author_id FROM posts {COVERED} WHERE {live_in_period()}) GROUP BY author_id",
+        "SELECT id, first_post_at FROM authors WHERE id IN"
+        f" (SELECT DISTINCT author_id FROM posts {COVERED} WHERE {live_in_period()})",
         [start, end],
     ).fetchall()
     return dict(rows)
@@ -250,9 +251,13 @@ def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str
     coverage, notes = _coverage(db, period)
     notes += shown.notes
     scan = POSTS.value(agg) > 0.2 * (db.execute("SELECT max(rowid) FROM posts").fetchone()[0] or 0)
-    unchecked = db.execute(
-        f"SELECT count(*) FROM posts p LEFT JOIN testimonies t ON t.post_id = p.id WHERE {in_period('p', scan)}"
-        " AND p.deleted_at IS NULL AND t.post_id IS NULL", list(period.utc_bounds)).fetchone()[0]
+    # one pass over the period's live posts and their testimony rows: how many are not yet checked
+    # (counted, never quoted), and how many of the visible ones are candidates and accepted
+    states = dict(db.execute(
+        "SELECT CASE WHEN t.post_id IS NULL THEN 'unchecked' WHEN t.flagged = 1 AND t.status != 'accepted'"
+        f" THEN 'held' ELSE t.status END, count(*) FROM posts p {COVERED} LEFT JOIN testimonies t ON t.post_id = p.id"
+        f" WHERE {live_in_period('p')} GROUP BY 1", list(period.utc_bounds)).fetchall())
+    unchecked = states.get("unchecked", 0)
     if unchecked:
         notes.append(f"{unchecked} posts of this period are not yet checked for safeguarding: they are counted, but "
                      "none is quoted and their links and hashtags are left out (run 'campaign-monitor testimonies "
@@ -273,10 +278,8 @@ def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str
     }
     tables["testimonies"] = testimonies if testimonies is not None else pd.DataFrame(
         columns=["date", "platform", "author", "text", "link", "consent"])
-    counts = dict(db.execute(f"SELECT testimony_status, count(*) FROM {visible_in_period(scan)}"
-                             " GROUP BY testimony_status", list(period.utc_bounds)).fetchall())
     return Metrics(period, headlines, tables, daily, daily_engagement, len(new_ids),
                    len(first_seen) - len(new_ids), notes,
-                   {"candidates": counts.get("candidate", 0), "accepted": counts.get("accepted", 0)},
+                   {"candidates": states.get("candidate", 0), "accepted": states.get("accepted", 0)},
                    fixity_line(db))
 

@@ -101,12 +101,16 @@ def erase(db: Database, archive: Path, target: Target, *, reason: str, by: str) 
     pattern = re.compile("|".join(re.escape(n) for n in sorted(target.needles, key=len, reverse=True))) \
         if target.needles else None
     with write_transaction(db):
+        authors = [r[0] for r in db.execute(
+            f"SELECT DISTINCT author_id FROM posts WHERE id IN ({placeholders(target.post_ids)})", target.post_ids)]
         files = _media_to_delete(db, target.post_ids)
         remove_content(db, target.post_ids, keep_row=False)
         db.execute(f"DELETE FROM media_files WHERE post_id IN ({placeholders(target.post_ids)})", target.post_ids)
         db.execute(f"DELETE FROM posts WHERE id IN ({placeholders(target.post_ids)})", target.post_ids)
         if target.author_ids:
             db.execute(f"DELETE FROM authors WHERE id IN ({placeholders(target.author_ids)})", target.author_ids)
+        db.execute("UPDATE authors SET first_post_at = (SELECT min(created_at) FROM posts WHERE author_id = authors.id)"
+                   f" WHERE id IN ({placeholders(authors)})", authors)  # an author's first post may be gone
         counts["payloads_rewritten"] = _scrub(db, pattern) if pattern else 0
         cursor = db.execute("INSERT INTO erasures (at, by, reason, scope, counts, hashes) VALUES (?, ?, ?, ?, ?, ?)",
                             [utc_now(), by, _clean(reason, pattern), target.scope, json.dumps(counts),

@@ -72,19 +72,24 @@ def _chunks(items: list, size: int = 500) -> Iterator[list]:
 
 def _author_ids(db: Database, posts: list[Post], now: str) -> dict[str, int]:
     authors = {p.author.key: p.author for p in posts}
+    first: dict[str, str] = {}
+    for p in posts:
+        if p.author.key not in first or p.created_at < first[p.author.key]:
+            first[p.author.key] = p.created_at
     db.conn.executemany(
         "INSERT INTO authors (platform, key, handle, display_name, url, followers_count,"
-        " following_count, posts_count, first_seen_at, last_seen_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, key) DO UPDATE SET"
+        " following_count, posts_count, first_seen_at, last_seen_at, first_post_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, key) DO UPDATE SET"
         " handle = excluded.handle, display_name = excluded.display_name, url = excluded.url,"
         " followers_count = coalesce(excluded.followers_count, followers_count),"
         " following_count = coalesce(excluded.following_count, following_count),"
         " posts_count = coalesce(excluded.posts_count, posts_count),"
-        " last_seen_at = excluded.last_seen_at",
+        " last_seen_at = excluded.last_seen_at,"
+        " first_post_at = min(coalesce(first_post_at, excluded.first_post_at), excluded.first_post_at)",
         [
             (a.platform, a.key, a.handle, a.display_name, a.url, a.followers_count,
-             a.following_count, a.posts_count, now, now)
-            for a in authors.values()
+             a.following_count, a.posts_count, now, now, first[key])
+            for key, a in authors.items()
         ],
     )
     return _ids(db, "authors", posts[0].platform, list(authors))

@@ -1,4 +1,4 @@
-"""Migrations from m013: what the archivist's tools (verify, erasure) keep."""
+"""Migrations from m013: what the archivist's tools (verify, erasure) keep, and what reports read."""
 
 from __future__ import annotations
 
@@ -34,3 +34,12 @@ def m014_erasures(db: Database) -> None:
         {"id": int, "at": str, "by": str, "reason": str, "scope": str, "counts": str, "hashes": str}, pk="id")
     db.execute("CREATE TABLE erased_keys (hash TEXT PRIMARY KEY, erasure_id INTEGER REFERENCES erasures(id),"
                " kind TEXT NOT NULL) WITHOUT ROWID")
+
+
+@migration
+def m015_first_post_at(db: Database) -> None:
+    """When each author's earliest archived post was made, kept on the author: a report tells new
+    participants from returning ones with one lookup an author, not a seek into the posts' index
+    for each (1.4 s of a cold one-week report on a million posts)."""
+    db["authors"].add_column("first_post_at", str)
+    db.execute("UPDATE authors SET first_post_at = (SELECT min(created_at) FROM posts WHERE author_id = authors.id)")
