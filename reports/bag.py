@@ -174,7 +174,7 @@ def _write_payload(db: Database, config: Config, out: Path, since, until, full: 
                 record = {k: v[k] for k in ("post_id", "version", "edited_at", "likes", "reposts", "replies",
                                             "quotes", "superseded_at", "raw_fetch_id", "superseded_by_fetch_id")}
                 record["text"] = shown.text(v["text"])
-                record["raw"] = json.loads(v["raw"]) if full else "withheld"
+                record["raw"] = json.loads(v["raw"]) if v["post_id"] in payload_posts else "withheld"
                 versions.write(json.dumps(record, ensure_ascii=False) + "\n")
                 counts.versions += 1
             counts.posts += len(batch)

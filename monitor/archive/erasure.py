@@ -51,8 +51,9 @@ class Target:
 def find(db: Database, *, author: str | None = None, platform: str | None = None, post: str | None = None) -> Target:
     """The posts (and account) a request names; an ErasureError if it names nothing."""
     if author:
+        name = author.strip().lstrip("@")
         rows = db.execute("SELECT id, platform, key, handle, display_name, url FROM authors WHERE platform = ?"
-                          " AND lower(handle) = lower(?)", [platform, author.lstrip("@")]).fetchall()
+                          " AND lower(handle) IN (lower(?), lower(?))", [platform, name, f"u/{name}"]).fetchall()
         if not rows:
             raise ErasureError(f"no author {author!r} on {platform} in the archive (see 'campaign-monitor status')")
         target = Target("author", [], [r[0] for r in rows])
