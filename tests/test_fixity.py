@@ -135,3 +135,19 @@ def test_a_backup_never_overwrites_a_file_unless_forced(collected, run_cli, tmp_
     assert result.exit_code == 2 and "already exists" in result.output
     assert (tmp_path / "a.sqlite").read_text() == "an older backup"
     assert run_cli("backup", "-c", str(collected), "--force", str(tmp_path / "a.sqlite")).exit_code == 0
+
+
+def test_an_earlier_version_keeps_the_digest_of_the_payload_it_was_and_verify_checks_it(
+        collected, fake_mastodon, run_cli, tmp_path):
+    [post] = rows(tmp_path, "SELECT p.id, p.key, pp.sha256 FROM posts p JOIN post_payloads pp ON pp.post_id = p.id"
+                            " ORDER BY p.id LIMIT 1")
+    fake_mastodon.edit(post["key"], "Edited: our nurture group kept Sam in school #AspireNotToExclude")
+    run_cli("refresh", "-c", str(collected))
+    [version] = rows(tmp_path, "SELECT id, raw_sha256, digest_origin FROM post_versions WHERE post_id = ?", [post["id"]])
+    assert version["raw_sha256"] == post["sha256"] and version["digest_origin"] == "fetched"
+    conn = sqlite3.connect(tmp_path / "archive.db")
+    conn.execute("UPDATE post_versions SET raw = replace(raw, 'nurture', 'nurturf') WHERE id = ?", [version["id"]])
+    conn.commit()
+    conn.close()
+    result = run_cli("verify", "-c", str(collected))
+    assert result.exit_code == 1 and f"post_versions/{version['id']}: earlier version's payload" in result.output

@@ -139,3 +139,17 @@ def test_a_platform_deletion_goes_the_same_way_keeping_only_the_proof(archive, r
     for table in ("post_payloads", "post_terms", "post_versions", "testimony_decisions"):
         assert rows(tmp_path, f"SELECT count(*) AS n FROM {table} WHERE post_id = ?", [tomb["id"]])[0]["n"] == 0
     assert SECRET[:60].encode() + b" (1)" not in (tmp_path / "archive.db").read_bytes()
+
+
+def test_forget_names_the_earlier_reports_that_still_quote_what_it_erased(archive, run_cli, tmp_path):
+    config, _ = archive
+    conn = sqlite3.connect(tmp_path / "archive.db")
+    conn.execute("UPDATE testimonies SET status = 'accepted' WHERE post_id IN (SELECT id FROM posts WHERE author = ?)",
+                 [HANDLE])
+    conn.commit()
+    conn.close()
+    run_cli("report", "-c", str(config), "--since", "2026-10-01", "--until", "2026-12-01")
+    result = forget_author(run_cli, config)
+    assert result.exit_code == 0
+    assert "files written before this erasure still quote it" in result.output
+    assert "report.html" in result.output and "report.xlsx" in result.output

@@ -14,8 +14,10 @@ file's bytes keep no old copy.
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,7 @@ class Target:
     author_ids: list[int] = field(default_factory=list)
     keys: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, platform, platform key) to block
     needles: set[str] = field(default_factory=set)  # strings that must not survive anywhere
+    openings: set[str] = field(default_factory=set)  # each erased text's first words: how a report quotes it
 
 
 def find(db: Database, *, author: str | None = None, platform: str | None = None, post: str | None = None) -> Target:
@@ -80,6 +83,7 @@ def find(db: Database, *, author: str | None = None, platform: str | None = None
         target.needles.update(n for n in (key, url, local_id) if n and len(n) >= 4)
         if text and len(text) >= 20:
             target.needles.add(text)
+            target.openings.add(text[:40])
     return target
 
 
@@ -164,8 +168,10 @@ def _scrub(db: Database, pattern: re.Pattern) -> int:
         record_alteration(db, f"post_payloads/{post_id}", "rewritten by an erasure")
         rewritten += 1
     for vid, raw in list(_matching(db, "SELECT id, raw FROM post_versions", pattern)):
-        db.execute("UPDATE post_versions SET raw = ? WHERE id = ?", [storable_json(_scrub_json(json.loads(raw),
-                                                                                                pattern)), vid])
+        new = storable_json(_scrub_json(json.loads(raw), pattern))
+        db.execute("UPDATE post_versions SET raw = ?, raw_sha256 = ?, digest_origin = 'fetched' WHERE id = ?",
+                   [new, digest(new), vid])
+        record_alteration(db, f"post_versions/{vid}", "rewritten by an erasure")
     for rid, raw in list(_matching(db, "SELECT id, raw FROM rejected_items", pattern)):
         db.execute("DELETE FROM rejected_items WHERE id = ?", [rid])  # an unreadable item: nothing to keep of it
     for table, column in (("posts", "text"), ("post_versions", "text"), ("testimonies", "display_text"),
@@ -202,3 +208,22 @@ def flush(db: Database) -> None:
     if busy:
         raise ErasureError("the erasure is committed, but another reader kept the WAL from being emptied; "
                            "stop the daemon, then run 'campaign-monitor forget --flush'")
+
+
+def files_quoting(folder: Path, target: Target) -> list[Path]:
+    """Files under `folder` (earlier reports, registers) that still quote what was erased: the
+    archive cannot reach them, so `forget` names them. Workbooks are read inside their zip."""
+    needles = [n.encode() for n in target.needles | target.openings | {html.escape(o) for o in target.openings}]
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []:
+        try:
+            if path.suffix == ".xlsx":
+                with zipfile.ZipFile(path) as book:
+                    blobs = [book.read(name) for name in book.namelist()]
+            else:
+                blobs = [path.read_bytes()]
+        except (OSError, zipfile.BadZipFile):
+            continue
+        if any(n in blob for blob in blobs for n in needles):
+            found.append(path)
+    return found

@@ -54,8 +54,8 @@ def quiet(check: str, done: int, total: int | None) -> None:
 
 def verify(db: Database, media_root: Path, *, full: bool = False, progress: Progress = quiet) -> list[Check]:
     """Every check, in the order a damaged archive is best diagnosed; writes nothing."""
-    return [_integrity(db, full), _payloads(db, progress), _rejected(db), _media(db, media_root, progress),
-            _provenance(db)]
+    return [_integrity(db, full), _payloads(db, progress), _versions(db), _rejected(db),
+            _media(db, media_root, progress), _provenance(db)]
 
 
 def _integrity(db: Database, full: bool) -> Check:
@@ -84,6 +84,15 @@ def _payloads(db: Database, progress: Progress) -> Check:
     for (post_id,) in db.execute("SELECT p.id FROM posts p LEFT JOIN post_payloads pp ON pp.post_id = p.id"
                                  " WHERE p.deleted_at IS NULL AND pp.post_id IS NULL"):
         check.failures.append((f"posts/{post_id}", "live post has no raw payload"))
+    return check
+
+
+def _versions(db: Database) -> Check:
+    check = Check("version digests", "fixity check", "post_versions")
+    for vid, raw, sha in db.execute("SELECT id, raw, raw_sha256 FROM post_versions"):
+        check.checked += 1
+        if digest(raw or "") != sha:
+            check.failures.append((f"post_versions/{vid}", "earlier version's payload does not match its sha256"))
     return check
 
 

@@ -186,14 +186,15 @@ def _new_version(
     db: Database, post: Post, old: sqlite3.Row, edited: bool, fetch_id: int | None, now: str
 ) -> None:
     """Keep the stored state as a version, then make the post's row the newer one."""
-    old_raw = db.execute("SELECT raw FROM post_payloads WHERE post_id = ?", [old["id"]]).fetchone()
+    old_raw = db.execute("SELECT raw, sha256, digest_origin FROM post_payloads WHERE post_id = ?",
+                         [old["id"]]).fetchone() or ("{}", digest("{}"), "fetched")
     db.execute(
         "INSERT INTO post_versions (post_id, version, text, content_warning, edited_at, likes,"
-        " reposts, replies, quotes, metrics, raw, raw_fetch_id, superseded_at, superseded_by_fetch_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " reposts, replies, quotes, metrics, raw, raw_sha256, digest_origin, raw_fetch_id, superseded_at,"
+        " superseded_by_fetch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [old["id"], old["version"], old["text"], old["content_warning"], old["edited_at"],
          old["likes"], old["reposts"], old["replies"], old["quotes"], old["metrics"],
-         old_raw[0] if old_raw else "{}", old["raw_fetch_id"], now, fetch_id],
+         *old_raw, old["raw_fetch_id"], now, fetch_id],
     )
     counts = {
         name: max(v for v in (getattr(post, name), old[name]) if v is not None)

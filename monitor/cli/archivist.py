@@ -153,3 +153,9 @@ def forget(config_path: Path, author: str | None, platform: str | None, post: st
         sys.exit(EXIT_FAILED_SOURCES)
     click.echo(f"Erased {done['posts']} posts ({done['post_versions']} versions, {done['media_files_deleted']} media "
                f"files, {done['payloads_rewritten']} other payloads rewritten); the audit record is in 'erasures'.")
+    stale = erasure.files_quoting(config.report.out, target)
+    if stale:
+        click.echo(f"Warning: {len(stale)} files written before this erasure still quote it; delete or regenerate "
+                   "them (and any copies sent on):", err=True)
+        for path in stale:
+            click.echo(f"  {terminal(str(path))}", err=True)

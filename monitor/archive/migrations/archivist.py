@@ -7,6 +7,7 @@ import secrets
 from sqlite_utils import Database
 
 from monitor.archive.migrations.registry import migration
+from monitor.archive.posts import digest
 
 
 @migration
@@ -43,3 +44,14 @@ def m015_first_post_at(db: Database) -> None:
     for each (1.4 s of a cold one-week report on a million posts)."""
     db["authors"].add_column("first_post_at", str)
     db.execute("UPDATE authors SET first_post_at = (SELECT min(created_at) FROM posts WHERE author_id = authors.id)")
+
+
+@migration
+def m016_version_digests(db: Database) -> None:
+    """Earlier versions' payloads get their sha256 too, carried over from the payload they were;
+    those an older archive holds are computed here and marked 'migrated'."""
+    db["post_versions"].add_column("raw_sha256", str)
+    db["post_versions"].add_column("digest_origin", str)
+    rows = db.execute("SELECT id, raw FROM post_versions").fetchall()
+    db.conn.executemany("UPDATE post_versions SET raw_sha256 = ?, digest_origin = 'migrated' WHERE id = ?",
+                        [(digest(raw or ""), vid) for vid, raw in rows])
