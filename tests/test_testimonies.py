@@ -207,7 +207,23 @@ def test_a_media_server_that_trickles_is_given_up_at_the_total_deadline(fake_mas
     assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     assert time.monotonic() - began < 10
     [media] = rows(tmp_path, "SELECT status, last_error FROM media_files")
-    assert media["status"] == "failed" and "not complete after 1 s" in media["last_error"]
+    assert media["status"] == "failed" and "not complete within the deadline" in media["last_error"]
+
+
+def test_a_media_server_that_never_answers_costs_one_deadline_not_a_read_timeout_per_try(
+        fake_mastodon, config_for, run_cli, tmp_path):
+    import time
+
+    s = fake_mastodon.add(status("fake.social", 1, text=STORY, media=True))
+    fake_mastodon.fail("timeout", path=s["media_attachments"][0]["url"].split(fake_mastodon.url)[1], delay=20,
+                       times=10)
+    config = config_for(fake_mastodon, extra="\n[testimonies]\nmedia_deadline = 1\n")  # [http] timeout stays 30 s
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    began = time.monotonic()
+    assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
+    assert time.monotonic() - began < 6  # one deadline and one back-off, not 2 x 30 s
+    [media] = rows(tmp_path, "SELECT status FROM media_files")
+    assert media["status"] == "failed"
 
 
 def test_collect_returns_with_media_still_pending_for_media_fetch(fake_mastodon, config_for, run_cli, tmp_path):
@@ -231,3 +247,32 @@ def test_media_downloads_run_at_once_but_never_more_than_two_against_one_host(fa
     assert run_cli("media", "fetch", "-q", "-c", str(config)).exit_code == 0
     assert rows(tmp_path, "SELECT count(*) AS n FROM media_files WHERE status = 'stored'")[0]["n"] == 6
     assert fake_mastodon.most_in_flight == 2
+
+
+def test_a_media_host_that_keeps_failing_is_not_asked_again_in_the_same_run(fake_mastodon, config_for, run_cli,
+                                                                              tmp_path):
+    from monitor.pipeline.media import HOST_GIVE_UP
+
+    statuses = [fake_mastodon.add(status("fake.social", n, text=STORY, media=True)) for n in range(HOST_GIVE_UP + 4)]
+    for s in statuses:
+        fake_mastodon.fail("500", path=s["media_attachments"][0]["url"].split(fake_mastodon.url)[1], times=10)
+    config = config_for(fake_mastodon)
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    result = run_cli("media", "fetch", "-c", str(config))
+    assert result.exit_code == 0 and "skipped" in result.output
+    tried = rows(tmp_path, "SELECT count(*) AS n FROM media_files")[0]["n"]
+    assert HOST_GIVE_UP <= tried < len(statuses)  # the rest wait for a later run, with no attempt counted
+
+
+def test_a_media_host_that_failed_lately_rests_on_the_next_run_too(fake_mastodon, config_for, run_cli, tmp_path):
+    from monitor.pipeline.media import HOST_GIVE_UP
+
+    statuses = [fake_mastodon.add(status("fake.social", n, text=STORY, media=True)) for n in range(HOST_GIVE_UP + 4)]
+    for s in statuses:
+        fake_mastodon.fail("500", path=s["media_attachments"][0]["url"].split(fake_mastodon.url)[1], times=10)
+    config = config_for(fake_mastodon)
+    run_cli("collect", "-c", str(config))
+    run_cli("media", "fetch", "-q", "-c", str(config))
+    asked = len(fake_mastodon.requests_to("/system/"))
+    run_cli("media", "fetch", "-q", "-c", str(config))
+    assert len(fake_mastodon.requests_to("/system/")) == asked  # not one more request to a resting host

@@ -16,6 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from itertools import zip_longest
 from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urljoin, urlsplit
@@ -70,21 +71,31 @@ def _pending(db: Database) -> list[tuple[int, str, str]]:
         "SELECT post_id, source_url FROM media_files WHERE status IN ('stored', 'too_large', 'refused')"
         " OR attempts >= ?", [MAX_ATTEMPTS])}
     now = datetime.now(timezone.utc)
+    resting: dict[str, int] = {}  # host -> its attachments that failed lately
     for pid, url, attempts, fetched_at in db.execute(
             "SELECT post_id, source_url, attempts, fetched_at FROM media_files WHERE status = 'failed'"):
         wait = RETRY_AFTER[min(attempts, len(RETRY_AFTER) - 1)]
         if fetched_at and datetime.fromisoformat(fetched_at) + timedelta(seconds=wait) > now:
             done.add((pid, url))  # failed lately: its turn comes on a later run
+            resting[urlsplit(url).netloc] = resting.get(urlsplit(url).netloc, 0) + 1
+    # a host that failed HOST_GIVE_UP downloads lately rests with them: its other attachments wait too
+    done.update((pid, m["url"]) for pid, media in rows for m in json.loads(media or "[]")
+                if isinstance(m, dict) and isinstance(m.get("url"), str)
+                and resting.get(urlsplit(m["url"]).netloc, 0) >= HOST_GIVE_UP)
     # an attachment may come with no URL (Mastodon: remote media not fetched yet): skipped, never a crash
     return [(pid, m["url"], m.get("type") or "file") for pid, media in rows for m in json.loads(media or "[]")
             if isinstance(m, dict) and isinstance(m.get("url"), str)
             and m["url"].startswith(("http://", "https://")) and (pid, m["url"]) not in done]
 
 
-def _download(session: requests.Session, url: str, root: Path, cap: int, timeout: float, deadline: float,
+def _download(session: requests.Session, url: str, root: Path, cap: int, timeout: float, ends: float,
               guard: Guard):
+    """One try, within what is left of the download's deadline (`ends`, on the monotonic clock)."""
+    left = ends - time.monotonic()
+    if left <= 0:
+        return TooSlow("no answer within the deadline ([testimonies] media_deadline)")
     try:
-        return _save(session, url, root, cap, timeout, deadline, guard)
+        return _save(session, url, root, cap, min(timeout, left), ends, guard)
     except NotStored as e:
         return e
     except Refused as e:
@@ -120,17 +131,16 @@ def _peer(response: requests.Response) -> str | None:
         return None
 
 
-def _chunks(response: requests.Response, deadline: float) -> Iterator[bytes]:
+def _chunks(response: requests.Response, ends: float) -> Iterator[bytes]:
     """The body as it arrives, checking the deadline between reads.
 
     `requests`' timeout bounds each read, not the whole body, so a server sending one byte
     a second never times out; `read1` returns whatever one read brought, so the check runs
     at least once a read.
     """
-    ends = time.monotonic() + deadline
     while True:
         if time.monotonic() > ends:
-            raise TooSlow(f"not complete after {deadline:.0f} s ([testimonies] media_deadline)")
+            raise TooSlow("not complete within the deadline ([testimonies] media_deadline)")
         chunk = response.raw.read1(64 * 1024, decode_content=True)
         if not chunk:
             return
@@ -138,7 +148,7 @@ def _chunks(response: requests.Response, deadline: float) -> Iterator[bytes]:
 
 
 def _save(session: requests.Session, url: str, root: Path, cap: int, timeout: float,
-          deadline: float, guard: Guard) -> tuple[str, str, int, Path]:
+          ends: float, guard: Guard) -> tuple[str, str, int, Path]:
     tmp_dir = root / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     digest, size = hashlib.sha256(), 0
@@ -149,7 +159,7 @@ def _save(session: requests.Session, url: str, root: Path, cap: int, timeout: fl
             declared = int(response.headers.get("content-length") or 0)
             if declared > cap:
                 raise TooLarge(f"{declared} bytes, over the {cap}-byte cap")
-            for chunk in _chunks(response, deadline):
+            for chunk in _chunks(response, ends):
                 size += len(chunk)
                 if size > cap:
                     raise TooLarge(f"over the {cap}-byte cap")
@@ -170,6 +180,9 @@ def _save(session: requests.Session, url: str, root: Path, cap: int, timeout: fl
 # workers at most, and each download has its own total deadline ([testimonies] media_deadline).
 MAX_DOWNLOADS = 8
 PER_HOST = 2
+# A host whose downloads failed this many times in a row in a run is not asked again in that run:
+# its other attachments wait for a later run, so a dead media host costs a few deadlines, not one each.
+HOST_GIVE_UP = 3
 
 
 @dataclass
@@ -188,10 +201,13 @@ def _fetch_one(url: str, config: Config, root: Path, guard: Guard, sessions: thr
         sessions.session.headers["User-Agent"] = f"campaign-monitor/{__version__}"
     recorder = http.Recorder("media", urlsplit(url).netloc)
     recorder.attach_requests(sessions.session)
+    # one deadline for the whole download, every try, wait and byte included: a server that takes
+    # the request and never answers costs media_deadline, not a read timeout per try
+    ends = time.monotonic() + config.testimonies.media_deadline
     try:
         got = http.call(
             lambda: _download(sessions.session, url, root, config.testimonies.media_max_bytes, config.http.timeout,
-                              config.testimonies.media_deadline, guard),
+                              ends, guard),
             policy=replace(config.http, max_attempts=min(config.http.max_attempts, TRIES_PER_RUN)),
             recorder=recorder, describe=f"media {url}",
             transport_errors=(requests.RequestException, OSError), on_retry=log.info)
@@ -205,35 +221,53 @@ def _fetch_one(url: str, config: Config, root: Path, guard: Guard, sessions: thr
     return _Outcome("stored", None, sha, mime, size, str(stored.relative_to(root.parent)))
 
 
+def _round_robin(pending: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    """One host's attachment, then the next host's: a worker waiting for a busy host's turn holds a
+    place in the pool, so a queue sorted by host would leave the other hosts idle behind it."""
+    by_host: dict[str, list[tuple[int, str, str]]] = {}
+    for item in pending:
+        by_host.setdefault(urlsplit(item[1]).netloc, []).append(item)
+    return [item for group in zip_longest(*by_host.values()) for item in group if item is not None]
+
+
 def fetch_media(db: Database, config: Config, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
     """Download what is pending, several at once; return counts by outcome. Never raises for a download.
 
     Downloads run in worker threads; each outcome is written here, in the calling thread,
     which alone holds the archive's connection.
     """
-    counts = {"stored": 0, "failed": 0, "too_large": 0, "refused": 0}
+    counts = {"stored": 0, "failed": 0, "too_large": 0, "refused": 0, "skipped": 0}
     if not config.testimonies.media:
         return counts
     root = store_root(config.archive)
     guard = Guard(source_origins(config))
-    pending = _pending(db)
+    pending = _round_robin(_pending(db))
     hosts = {urlsplit(url).netloc: threading.Semaphore(PER_HOST) for _, url, _ in pending}
+    failures = {host: 0 for host in hosts}  # consecutive failed downloads, by host
     sessions = threading.local()
 
-    def one(url: str) -> _Outcome:
-        with hosts[urlsplit(url).netloc]:
-            return _fetch_one(url, config, root, guard, sessions)
+    def one(url: str) -> _Outcome | None:
+        host = urlsplit(url).netloc
+        with hosts[host]:
+            if failures[host] >= HOST_GIVE_UP:
+                return None  # not tried: its host is not answering in this run
+            got = _fetch_one(url, config, root, guard, sessions)
+            failures[host] = failures[host] + 1 if got.status == "failed" else 0
+            return got
 
     with ThreadPoolExecutor(MAX_DOWNLOADS, thread_name_prefix="media") as pool:
         futures = {pool.submit(one, url): (post_id, url, kind) for post_id, url, kind in pending}
         for done, future in enumerate(as_completed(futures), 1):
             post_id, url, kind = futures[future]
             got = future.result()
+            if progress:
+                progress(done, len(futures))
+            if got is None:
+                counts["skipped"] += 1
+                continue
             if got.status == "refused":
                 log.warning("media of post %s: %s", post_id, got.error)
             counts[got.status] += 1
             media.record_download(db, post_id, url, kind, got.status, sha256=got.sha256, mime_type=got.mime_type,
                                   size=got.size, path=got.path, error=got.error)
-            if progress:
-                progress(done, len(futures))
     return counts
