@@ -87,22 +87,24 @@ def _payloads(db: Database, progress: Progress) -> Check:
     return check
 
 
-def _versions(db: Database) -> Check:
-    check = Check("version digests", "fixity check", "post_versions")
-    for vid, raw, sha in db.execute("SELECT id, raw, raw_sha256 FROM post_versions"):
+def _stored_digests(db: Database, name: str, table: str, raw: str, sha: str, problem: str) -> Check:
+    """Each row's stored JSON against the sha256 stored beside it."""
+    check = Check(name, "fixity check", table)
+    for row_id, text, digest_then in db.execute(f"SELECT id, {raw}, {sha} FROM {table}"):
         check.checked += 1
-        if digest(raw or "") != sha:
-            check.failures.append((f"post_versions/{vid}", "earlier version's payload does not match its sha256"))
+        if digest(text or "") != digest_then:
+            check.failures.append((f"{table}/{row_id}", problem))
     return check
+
+
+def _versions(db: Database) -> Check:
+    return _stored_digests(db, "version digests", "post_versions", "raw", "raw_sha256",
+                           "earlier version's payload does not match its sha256")
 
 
 def _rejected(db: Database) -> Check:
-    check = Check("rejected item digests", "fixity check", "rejected_items")
-    for item_id, raw, sha in db.execute("SELECT id, raw, raw_sha256 FROM rejected_items"):
-        check.checked += 1
-        if digest(raw) != sha:
-            check.failures.append((f"rejected_items/{item_id}", "raw item does not match its sha256"))
-    return check
+    return _stored_digests(db, "rejected item digests", "rejected_items", "raw", "raw_sha256",
+                           "raw item does not match its sha256")
 
 
 def file_sha256(path: Path) -> str:
