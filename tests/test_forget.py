@@ -153,3 +153,20 @@ def test_forget_names_the_earlier_reports_that_still_quote_what_it_erased(archiv
     assert result.exit_code == 0
     assert "files written before this erasure still quote it" in result.output
     assert "report.html" in result.output and "report.xlsx" in result.output
+
+
+@pytest.mark.parametrize("cursor, moved", [("1700000000.0:t3_gone", "1700000000.0:"),
+                                           ("117000000000000042", "117000000000000041")])
+def test_a_cursor_that_names_an_erased_post_moves_just_before_it(tmp_path, cursor, moved):
+    from monitor.archive import erasure, open_archive, save_page, start_run
+    from monitor.core.records import Author, Fetch, Page, Post
+
+    db = open_archive(tmp_path / "archive.db")
+    key = cursor.split(":")[-1] if ":" in cursor else f"https://fake.social/users/a/statuses/{cursor}"
+    author = Author("mastodon", "https://fake.social/users/a", "a@fake.social")
+    gone = Post("mastodon", key, None, author, "2026-11-02T09:00:00.000000+00:00", "text", {"id": cursor},
+                local_id=cursor.split(":")[-1])
+    fetch = Fetch("mastodon", "fake.social", "GET", "http://fake/api", {}, 200, "2026-11-02T09:00:00+00:00")
+    save_page(db, Page("mastodon", "fake.social", "t", [gone], [fetch], cursor), start_run(db, "test"))
+    erasure.erase(db, tmp_path / "archive.db", erasure.find(db, post=key), reason="asked", by="test")
+    assert db.execute("SELECT position FROM cursors").fetchone()[0] == moved

@@ -187,11 +187,17 @@ def _scrub(db: Database, pattern: re.Pattern) -> int:
         f" ON t.post_id = p.id WHERE p.id IN ({placeholders(retexted)})", retexted).fetchall()])
     for platform, source, stream, position in list(_matching(
             db, "SELECT platform, source, stream, position FROM cursors", pattern)):
-        # a Mastodon cursor is the newest status id: one below it asks for the same posts (the erased one
-        # is then skipped by its hash); other cursors hold times, which name no one
+        # a Mastodon cursor is the newest status id: one below it asks for the same posts; a Reddit one is
+        # "created_utc:fullname", and the time alone asks for them too (the erased one is then skipped by
+        # its hash); Bluesky's holds a time, which names no one
         if position.isdigit():
-            db.execute("UPDATE cursors SET position = ? WHERE platform = ? AND source = ? AND stream = ?",
-                       [str(int(position) - 1), platform, source, stream])
+            moved = str(int(position) - 1)
+        elif re.fullmatch(r"[0-9.]+:\w+", position):
+            moved = position.split(":", 1)[0] + ":"
+        else:
+            continue
+        db.execute("UPDATE cursors SET position = ? WHERE platform = ? AND source = ? AND stream = ?",
+                   [moved, platform, source, stream])
     return rewritten
 
 
