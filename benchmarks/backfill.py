@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from benchmarks.results import record
+from benchmarks.results import add_record_option, record
 from benchmarks.synthetic import mastodon_statuses
 from monitor.archive import open_archive
 from monitor.core.config import load_config
@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--statuses", type=int, default=4000)
     parser.add_argument("--limit", type=int, default=30, help="requests allowed a window")
     parser.add_argument("--window", type=float, default=10.0, help="seconds a window lasts (Mastodon: 300)")
-    parser.add_argument("--record", action="store_true", help="keep the figures for the README (benchmarks/results)")
+    add_record_option(parser)
     args = parser.parse_args()
     statuses = list(mastodon_statuses(args.statuses))
     window = Window(args.limit, args.window)

@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from benchmarks.results import record
+from benchmarks.results import add_record_option, record
 from benchmarks.synthetic import mastodon_statuses
 from monitor.archive import open_archive
 from monitor.core.config import load_config
@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=4)
     parser.add_argument("--statuses", type=int, default=400, help="statuses on each instance")
     parser.add_argument("--latency", type=float, default=0.2, help="seconds each request waits")
-    parser.add_argument("--record", action="store_true", help="keep the figures for the README (benchmarks/results)")
+    add_record_option(parser)
     args = parser.parse_args()
     live = [Instance(args.statuses, args.latency, f"bench{i}.example", False) for i in range(args.instances)]
     dead = [Instance(args.statuses, args.latency, f"dead{i}.example", True) for i in range(args.instances)]

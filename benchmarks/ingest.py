@@ -31,7 +31,7 @@ from monitor.core.records import Fetch, Page  # noqa: E402
 from collectors.mastodon import transform_status  # noqa: E402
 from monitor.archive import open_archive, save_pages, start_run  # noqa: E402
 from monitor.pipeline.collect import PAGES_PER_COMMIT  # noqa: E402
-from benchmarks.results import record  # noqa: E402
+from benchmarks.results import add_record_option, record  # noqa: E402
 from benchmarks.synthetic import mastodon_statuses  # noqa: E402
 
 CHUNK = 20_000  # statuses generated and transformed at a time, untimed: 1M at once would not fit in memory
@@ -108,7 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--statuses", type=int, default=200_000)
     parser.add_argument("--page", type=int, default=40, help="statuses per page (Mastodon's maximum is 40)")
-    parser.add_argument("--record", action="store_true", help="keep the figures for the README (benchmarks/results)")
+    add_record_option(parser)
     args = parser.parse_args()
     n = args.statuses
     with tempfile.TemporaryDirectory() as folder:

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.results import record  # noqa: E402
+from benchmarks.results import add_record_option, record  # noqa: E402
 from benchmarks.synthetic import year_of_pages  # noqa: E402
 from monitor.archive import open_archive, reviews, save_page, start_run  # noqa: E402
 
@@ -76,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=1_000_000)
     parser.add_argument("--authors", type=int, default=50_000)
-    parser.add_argument("--record", action="store_true", help="keep the figures for the README (benchmarks/results)")
+    add_record_option(parser)
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as folder:

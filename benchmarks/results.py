@@ -31,6 +31,10 @@ def machine() -> str:
            f"Python {platform.python_version()}"
 
 
+def add_record_option(parser) -> None:
+    parser.add_argument("--record", action="store_true", help="keep the figures for the README (benchmarks/results)")
+
+
 def record(name: str, rows: list[dict], **figures: object) -> Path:
     FOLDER.mkdir(exist_ok=True)
     path = FOLDER / f"{name}.json"

@@ -66,9 +66,8 @@ def find(db: Database, *, author: str | None = None, platform: str | None = None
             target.needles.update(n for n in (handle, key, url, display_name, f"@{user}", f"/users/{user}",
                                               f"/u/{user}", f"u_{user}", f"/profile/{handle}", f"<span>{user}</span>")
                                   if n and len(n) >= 4)
-        marks = ",".join("?" * len(target.author_ids))
-        target.post_ids = [r[0] for r in db.execute(f"SELECT id FROM posts WHERE author_id IN ({marks})",
-                                                    target.author_ids)]
+        target.post_ids = [r[0] for r in db.execute(
+            f"SELECT id FROM posts WHERE author_id IN ({placeholders(target.author_ids)})", target.author_ids)]
     else:
         ident = (post or "").strip()
         where = "id = ?" if ident.isdigit() else "url = ? OR key = ?"
@@ -110,7 +109,6 @@ def erase(db: Database, archive: Path, target: Target, *, reason: str, by: str) 
             f"SELECT DISTINCT author_id FROM posts WHERE id IN ({placeholders(target.post_ids)})", target.post_ids)]
         files = _media_to_delete(db, target.post_ids)
         remove_content(db, target.post_ids, keep_row=False)
-        db.execute(f"DELETE FROM media_files WHERE post_id IN ({placeholders(target.post_ids)})", target.post_ids)
         db.execute(f"DELETE FROM posts WHERE id IN ({placeholders(target.post_ids)})", target.post_ids)
         if target.author_ids:
             db.execute(f"DELETE FROM authors WHERE id IN ({placeholders(target.author_ids)})", target.author_ids)
@@ -161,17 +159,14 @@ def _scrub_json(value: Any, pattern: re.Pattern) -> Any:
 def _scrub(db: Database, pattern: re.Pattern) -> int:
     """Every other place that quotes the erased posts or names the account; returns payloads rewritten."""
     rewritten = 0
-    for post_id, raw in list(_matching(db, "SELECT post_id, raw FROM post_payloads", pattern)):
-        new = storable_json(_scrub_json(json.loads(raw), pattern))
-        db.execute("UPDATE post_payloads SET raw = ?, sha256 = ?, digest_origin = 'fetched' WHERE post_id = ?",
-                   [new, digest(new), post_id])
-        record_alteration(db, f"post_payloads/{post_id}", "rewritten by an erasure")
-        rewritten += 1
-    for vid, raw in list(_matching(db, "SELECT id, raw FROM post_versions", pattern)):
-        new = storable_json(_scrub_json(json.loads(raw), pattern))
-        db.execute("UPDATE post_versions SET raw = ?, raw_sha256 = ?, digest_origin = 'fetched' WHERE id = ?",
-                   [new, digest(new), vid])
-        record_alteration(db, f"post_versions/{vid}", "rewritten by an erasure")
+    for table, ident, sha in (("post_payloads", "post_id", "sha256"), ("post_versions", "id", "raw_sha256")):
+        for row_id, raw in list(_matching(db, f"SELECT {ident}, raw FROM {table}", pattern)):
+            new = storable_json(_scrub_json(json.loads(raw), pattern))
+            db.execute(f"UPDATE {table} SET raw = ?, {sha} = ?, digest_origin = 'fetched' WHERE {ident} = ?",
+                       [new, digest(new), row_id])
+            record_alteration(db, f"{table}/{row_id}", "rewritten by an erasure")
+            if table == "post_payloads":  # what the audit counts: current payloads, not earlier versions
+                rewritten += 1
     for rid, raw in list(_matching(db, "SELECT id, raw FROM rejected_items", pattern)):
         db.execute("DELETE FROM rejected_items WHERE id = ?", [rid])  # an unreadable item: nothing to keep of it
     for table, column in (("posts", "text"), ("post_versions", "text"), ("testimonies", "display_text"),

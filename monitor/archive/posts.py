@@ -269,9 +269,8 @@ def remove_content(db: Database, post_ids: list[int], *, keep_row: bool) -> None
                    f" note = 'deleted on its platform' WHERE post_id IN ({marks})", post_ids)
         db.execute(f"UPDATE media_files SET status = 'deleted' WHERE post_id IN ({marks})", post_ids)
         return
-    for table in ("testimonies", "engagement_snapshots"):
+    for table in ("testimonies", "engagement_snapshots", "media_files"):  # the files: the caller's
         db.execute(f"DELETE FROM {table} WHERE post_id IN ({marks})", post_ids)
-    db.execute(f"UPDATE media_files SET status = 'deleted' WHERE post_id IN ({marks})", post_ids)
 
 
 def tombstone(db: Database, platform: str, gone: dict[str, str]) -> int:

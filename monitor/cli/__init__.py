@@ -18,13 +18,14 @@ from rich.progress import Progress
 from rich.table import Table
 
 from monitor import __version__
-from monitor.archive import ArchiveError, open_archive
+from monitor.archive import open_archive
 from monitor.archive.lock import ArchiveLock
 from monitor.archive.status import archive_status
 from monitor.cli.common import (
     EXIT_FAILED_SOURCES,
     EXIT_USAGE,
     config_option,
+    existing_archive,
     user_errors,
 )
 from monitor.core import platforms as registry
@@ -136,9 +137,7 @@ def collect(config_path: Path, platforms: tuple[str, ...], quiet: bool) -> None:
 def status(config_path: Path, as_json: bool) -> None:
     """Show what the archive holds, per platform and source, and where each cursor is."""
     config = load_config(config_path)
-    if not config.archive.exists():
-        raise ArchiveError(f"{config.archive}: no archive yet (run 'campaign-monitor collect')")
-    state = archive_status(open_archive(config.archive))
+    state = archive_status(existing_archive(config))
     if as_json:
         click.echo(json.dumps(state.__dict__, indent=2, default=str))
         return
@@ -246,9 +245,7 @@ def report(config_path: Path, since, until, out: Path | None, email: bool) -> No
         period = between(since.date(), until.date(), zone) if since else last_full_week(datetime.now(timezone.utc), zone)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
-    if not config.archive.exists():
-        raise ArchiveError(f"{config.archive}: no archive yet (run 'campaign-monitor collect')")
-    db = open_archive(config.archive)
+    db = existing_archive(config)
     try:
         built = build_report(config, db, period, out, email=email)
     except EmailError as e:

@@ -13,11 +13,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from monitor.archive import ArchiveError, open_archive
 from monitor.archive import erasure, fixity
 from monitor.archive.backup import backup as take_backup
 from monitor.archive.media import store_root
-from monitor.cli.common import EXIT_FAILED_SOURCES, config_option, user_errors
+from monitor.cli.common import EXIT_FAILED_SOURCES, config_option, existing_archive, user_errors
 from monitor.core.config import load_config
 from reports.bag import write_bag
 from reports.cells import terminal
@@ -25,9 +24,7 @@ from reports.cells import terminal
 
 def _existing_archive(config_path: Path):
     config = load_config(config_path)
-    if not config.archive.exists():
-        raise ArchiveError(f"{config.archive}: no archive yet (run 'campaign-monitor collect')")
-    return config, open_archive(config.archive)
+    return config, existing_archive(config)
 
 
 @click.command()

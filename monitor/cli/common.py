@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import click
 
-from monitor.archive import ArchiveError
+from monitor.archive import ArchiveError, open_archive
 from monitor.archive.db import DISK_HINT, is_disk_error
 from monitor.core.config import DEFAULT_CONFIG_NAME, ConfigError, load_config
 
@@ -30,6 +30,13 @@ def config_option(fn: Callable) -> Callable:
         type=click.Path(dir_okay=False, path_type=Path),
         help="The campaign's config file.",
     )(fn)
+
+
+def existing_archive(config):
+    """The archive of a command that reads one: an ArchiveError, not a new empty file, when there is none."""
+    if not config.archive.exists():
+        raise ArchiveError(f"{config.archive}: no archive yet (run 'campaign-monitor collect')")
+    return open_archive(config.archive)
 
 
 def _archive_name(kwargs: dict[str, Any]) -> str:
