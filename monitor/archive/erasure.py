@@ -115,6 +115,8 @@ def erase(db: Database, archive: Path, target: Target, *, reason: str, by: str) 
         db.execute("UPDATE authors SET first_post_at = (SELECT min(created_at) FROM posts WHERE author_id = authors.id)"
                    f" WHERE id IN ({placeholders(authors)})", authors)  # an author's first post may be gone
         counts["payloads_rewritten"] = _scrub(db, pattern) if pattern else 0
+        # the search index drops an old text's words only when its segments merge: merge them all now
+        db.execute("INSERT INTO posts_fts (posts_fts) VALUES ('optimize')")
         cursor = db.execute("INSERT INTO erasures (at, by, reason, scope, counts, hashes) VALUES (?, ?, ?, ?, ?, ?)",
                             [utc_now(), by, _clean(reason, pattern), target.scope, json.dumps(counts),
                              json.dumps(hashes)])

@@ -54,8 +54,9 @@ def quiet(check: str, done: int, total: int | None) -> None:
 
 def verify(db: Database, media_root: Path, *, full: bool = False, progress: Progress = quiet) -> list[Check]:
     """Every check, in the order a damaged archive is best diagnosed; writes nothing."""
-    return [_integrity(db, full), _payloads(db, progress), _versions(db), _rejected(db),
-            _media(db, media_root, progress), _provenance(db)]
+    checks = [_integrity(db, full), _payloads(db, progress), _versions(db), _rejected(db),
+              _media(db, media_root, progress), _provenance(db)]
+    return checks + [_search_index(db)] if full else checks
 
 
 def _integrity(db: Database, full: bool) -> Check:
@@ -66,6 +67,17 @@ def _integrity(db: Database, full: bool) -> Check:
     except sqlite3.DatabaseError as e:  # damaged past what the check can read
         rows = [str(e)]
     check.failures = [("SQLite file", r) for r in rows if r != "ok"]
+    return check
+
+
+def _search_index(db: Database) -> Check:
+    """The full-text index against the posts it was built from (re-tokenises every text: --full only)."""
+    check = Check("search index", "validation", "posts_fts")
+    check.checked = 1
+    try:
+        db.execute("INSERT INTO posts_fts (posts_fts, rank) VALUES ('integrity-check', 1)")
+    except sqlite3.DatabaseError as e:
+        check.failures.append(("posts_fts", f"{e} (rebuild it: INSERT INTO posts_fts (posts_fts) VALUES ('rebuild'))"))
     return check
 
 

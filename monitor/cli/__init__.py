@@ -266,9 +266,10 @@ def run(config_path: Path) -> None:
 
 
 from monitor.cli.archivist import backup, export, forget, verify  # noqa: E402 - registered on the group below
+from monitor.cli.browse import browse, search  # noqa: E402
 from monitor.cli.testimonies import testimonies  # noqa: E402
 
-for _command in (testimonies, verify, backup, export, forget):
+for _command in (testimonies, verify, backup, export, forget, search, browse):
     cli.add_command(_command)
 
 

@@ -1,5 +1,5 @@
 """The archivist's commands: `verify` the archive's fixity, `backup` it while it is in use,
-`export bag` it as a BagIt package, `forget` what must be erased."""
+`export bag` it as a BagIt package (or `export parquet` for analysts), `forget` what must be erased."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from monitor.cli.common import EXIT_FAILED_SOURCES, config_option, existing_arch
 from monitor.core.config import load_config
 from reports.bag import write_bag
 from reports.cells import terminal
+from reports.parquet import write_parquet
 
 
 def _existing_archive(config_path: Path):
@@ -110,6 +111,23 @@ def export_bag(config_path: Path, out: Path, since, until, include_flagged: bool
     left = sum(counts.left_out.values())
     click.echo(f"Wrote the bag {out}: {counts.posts:,} posts, {counts.versions:,} versions, {counts.fetches:,} "
                f"requests, {counts.media:,} media files; {left:,} posts left out (data/README.txt says why)")
+
+
+@export.command("parquet")
+@config_option
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@user_errors
+def export_parquet(config_path: Path, out: Path) -> None:
+    """Write the visible posts, their authors (as reports name them), engagement snapshots and testimonies
+    as a Parquet dataset in OUT (a new folder), posts and snapshots partitioned by UTC month."""
+    config, db = _existing_archive(config_path)
+    err = Console(stderr=True)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("posts", total=None)
+        counts = write_parquet(db, config, out, progress=lambda done, total: bar.update(task, completed=done,
+                                                                                        total=total))
+    click.echo(f"Wrote {out}: {counts.posts:,} posts, {counts.authors:,} authors, {counts.snapshots:,} engagement "
+               f"snapshots, {counts.testimonies:,} testimonies in {len(counts.files)} Parquet files")
 
 
 @click.command()

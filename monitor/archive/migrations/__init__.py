@@ -13,7 +13,7 @@ import importlib
 
 from monitor.archive.migrations.registry import MIGRATION_NAMES, migration, migrations
 
-MODULES = ("collection", "lean", "archivist")  # m001-m011, m012, m013-
+MODULES = ("collection", "lean", "archivist", "search")  # m001-m011, m012, m013-m016, m017-
 for _module in MODULES:
     importlib.import_module(f"{__name__}.{_module}")
 
