@@ -72,14 +72,19 @@ def measure(config: Path, since: str, until: str, what: str) -> tuple[float, flo
     return float(out[0]), float(out[1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def archive_options(doc: str) -> argparse.ArgumentParser:
+    """The options of the benchmarks that run on this archive: its size, where to keep it, --record."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--posts", type=int, default=1_000_000)
     parser.add_argument("--authors", type=int, default=50_000)
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="build the archive in DIR and keep it; reuse it when DIR already holds one")
     add_record_option(parser)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = archive_options(__doc__).parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)

@@ -15,19 +15,23 @@ import os
 import sqlite3
 from pathlib import Path
 
-from datasette import hookimpl
-from datasette.app import Datasette
-from datasette.database import Database
-from datasette.plugins import pm
 from markupsafe import Markup, escape
+from pluggy import HookimplMarker
 
 from monitor.core.config import Config
-from reports.browse_metadata import ARCHIVE, BROWSE_SQL, BROWSE_VIEW, PASSWORD_ENV, metadata
+from reports.browse_metadata import (ARCHIVE, BROWSE_COUNTED, BROWSE_ROWS, BROWSE_SQL, BROWSE_VIEW,
+                                     PASSWORD_ENV, metadata)
 from reports.cells import spreadsheet
 from reports.pseudonym import Disclosure, disclosure
-from reports.search import END, START, disclose_snippet, mark
+from reports.search import END, RANKED, START, disclose_snippet, mark
 
 PLUGIN = "campaign-monitor"
+COUNT = f"select count(*) from {BROWSE_VIEW}"  # as Datasette's table page counts a view's rows
+COUNT_MS = 400  # past this the page shows no count rather than wait: posts_by_day counts by day
+# the search box's clause, as Datasette writes it; sorting every match of a word most posts have
+# by date would take seconds, so the page's rows come from the RANKED matches collected last
+SEARCH_BOX = "id in (select rowid from posts_fts where posts_fts match :search)"
+hookimpl = HookimplMarker("datasette")  # datasette's own marker, without importing datasette
 
 
 class _Rule:
@@ -59,6 +63,7 @@ class _Rule:
                                 ("shown_link", self.link, 1), ("shown_snippet", self.snippet, 1)):
             conn.create_function(name, arity, fn, deterministic=True)
         conn.execute(f"CREATE TEMP VIEW IF NOT EXISTS {BROWSE_VIEW} AS {BROWSE_SQL}")
+        conn.execute(f"CREATE TEMP VIEW IF NOT EXISTS {BROWSE_COUNTED} AS {BROWSE_ROWS}")
 
     @hookimpl
     def render_cell(self, value: object, column: str) -> Markup | None:
@@ -67,16 +72,28 @@ class _Rule:
         return None
 
 
-class _Archive(Database):
+def _archive(ds, path: Path):
     """The archive as Datasette sees it, with the TEMP view `browse_posts` listed beside its own."""
+    from datasette.database import Database  # deferred: datasette takes seconds to import, only browse needs it
 
-    async def view_names(self) -> list[str]:
-        return [*await super().view_names(), BROWSE_VIEW]
+    class Archive(Database):
+        async def view_names(self) -> list[str]:
+            return [*await super().view_names(), BROWSE_VIEW]
 
-    async def get_view_definition(self, view: str) -> str | None:
-        if view == BROWSE_VIEW:
-            return f"CREATE TEMP VIEW {BROWSE_VIEW} AS {BROWSE_SQL};"
-        return await super().get_view_definition(view)
+        async def get_view_definition(self, view: str) -> str | None:
+            if view == BROWSE_VIEW:
+                return f"CREATE TEMP VIEW {BROWSE_VIEW} AS {BROWSE_SQL};"
+            return await super().get_view_definition(view)
+
+        async def execute(self, sql, params=None, truncate=False, custom_time_limit=None, page_size=None,
+                          log_sql_errors=True):
+            if sql.startswith(COUNT):  # the table page's row count: without the order, and given up on quickly
+                sql, custom_time_limit = sql.replace(COUNT, f"select count(*) from {BROWSE_COUNTED}", 1), COUNT_MS
+            elif SEARCH_BOX in sql:  # its rows: the matches collected last, as `search` ranks them
+                sql = sql.replace(SEARCH_BOX, f"{SEARCH_BOX[:-1]} order by rowid desc limit {RANKED})", 1)
+            return await super().execute(sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
+
+    return Archive(ds, path=str(path), is_mutable=True)
 
 
 def _schema(path: Path) -> tuple[list[str], list[str], dict[str, list[str]]]:
@@ -91,8 +108,11 @@ def _schema(path: Path) -> tuple[list[str], list[str], dict[str, list[str]]]:
     return [n for n, t in names if t == "table"], [n for n, t in names if t == "view"], columns
 
 
-def app(config: Config) -> Datasette:
+def app(config: Config):
     """A Datasette over `config`'s archive, its pages showing what the report's rule allows."""
+    from datasette.app import Datasette  # deferred: datasette takes seconds to import, only browse needs it
+    from datasette.plugins import pm
+
     previous = pm.get_plugin(PLUGIN)
     if previous is not None:
         pm.unregister(previous)
@@ -102,7 +122,7 @@ def app(config: Config) -> Datasette:
                    settings={"allow_download": False, "default_page_size": 50, "sql_time_limit_ms": 3000,
                              "facet_time_limit_ms": 500,
                              "suggest_facets": False})
-    ds.add_database(_Archive(ds, path=str(config.archive), is_mutable=True), name=ARCHIVE)
+    ds.add_database(_archive(ds, config.archive), name=ARCHIVE)
     return ds
 
 

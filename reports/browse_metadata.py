@@ -10,7 +10,7 @@ from __future__ import annotations
 from monitor.core.config import Config
 from reports.definitions import HEADLINES
 from reports.schema_docs import TABLES, describe
-from reports.search import SNIPPET_TOKENS
+from reports.search import RANKED, SNIPPET_TOKENS
 
 ARCHIVE = "archive"  # the database's name in the pages' addresses, whatever the file is called
 BROWSE_VIEW = "browse_posts"
@@ -20,13 +20,17 @@ ENGAGEMENT = " + ".join(f"coalesce(v.{c}, 0)" for c in ("likes", "reposts", "rep
 
 # what a report may show of each post: `visible_posts` says which, the shown_* functions
 # (reports.browse, the report's Disclosure) how much of each
-BROWSE_SQL = (
+BROWSE_ROWS = (
     f"SELECT v.id, v.created_at, v.platform, v.source, shown_author(a.platform, a.handle) AS author,"
     " shown_text(v.text) AS text, shown_text(v.content_warning) AS content_warning, v.language, v.hashtags,"
     f" json_array_length(v.media) AS media, v.likes, v.reposts, v.replies, v.quotes, {ENGAGEMENT} AS engagement,"
     " shown_link(v.url) AS url, v.testimony_status, v.testimony_score"
-    " FROM visible_posts v LEFT JOIN authors a ON a.id = v.author_id ORDER BY v.created_at DESC"
+    " FROM visible_posts v LEFT JOIN authors a ON a.id = v.author_id"
 )
+BROWSE_SQL = BROWSE_ROWS + " ORDER BY v.created_at DESC"  # newest first: Datasette cannot sort a view
+# what Datasette's row count of the view reads instead: SQLite (before 3.41) does not flatten a view
+# with ORDER BY into count(*), and would compute every row's shown_* columns just to count them
+BROWSE_COUNTED = "browse_posts_counted"
 
 SINCE = "coalesce(nullif(:since, ''), '0000')"  # an empty field: from the start
 
@@ -34,26 +38,37 @@ QUERIES = {
     "search": {
         "title": "Search posts",
         "description": ("Posts whose words match, best first, with the matching words marked. Words match their "
-                        "stems; AND, OR, NOT, \"phrases\", prefix* and parentheses work."),
-        # the index ranks its best 500 alone (bm25 in C); only those are joined and shown
+                        "stems; AND, OR, NOT, \"phrases\", prefix* and parentheses work. A word in most posts "
+                        f"ranks the {RANKED:,} collected last that have it."),
+        # as reports.search: the index ranks the RANKED matches collected last, alone (bm25 in C), and only
+        # its best 500 are joined and shown
         "sql": ("SELECT v.id, v.created_at, v.platform, shown_author(a.platform, a.handle) AS author,"
                 f" shown_snippet(m.snippet) AS snippet, {ENGAGEMENT} AS engagement, shown_link(v.url) AS url FROM"
                 f" (SELECT rowid, snippet(posts_fts, -1, char(2), char(3), '…', {SNIPPET_TOKENS}) AS snippet, rank"
-                " FROM posts_fts WHERE posts_fts MATCH :q ORDER BY rank LIMIT 500) m"
+                " FROM posts_fts WHERE posts_fts MATCH :q AND rowid >= coalesce((SELECT rowid FROM posts_fts"
+                f" WHERE posts_fts MATCH :q ORDER BY rowid DESC LIMIT 1 OFFSET {RANKED - 1}), 0)"
+                " ORDER BY rank LIMIT 500) m"
                 " JOIN visible_posts v ON v.id = m.rowid LEFT JOIN authors a ON a.id = v.author_id"
                 " ORDER BY m.rank LIMIT 50"),
     },
     "posts_by_day": {
         "title": "Posts by day and platform",
         "description": "Visible posts per day (UTC) and platform, with their engagement, newest day first.",
-        "sql": ("SELECT substr(created_at, 1, 10) AS day, platform, count(*) AS posts, sum(engagement) AS engagement"
-                f" FROM {BROWSE_VIEW} WHERE created_at >= {SINCE} GROUP BY day, platform ORDER BY day DESC, platform"),
+        # visible_posts, not the view: counting needs none of the shown_* columns
+        "sql": ("SELECT substr(v.created_at, 1, 10) AS day, v.platform, count(*) AS posts,"
+                f" sum({ENGAGEMENT}) AS engagement FROM visible_posts v WHERE v.created_at >= {SINCE}"
+                " GROUP BY day, v.platform ORDER BY day DESC, v.platform"),
     },
     "top_posts": {
         "title": "Top posts by engagement",
         "description": "The 50 visible posts with most engagement (likes + reposts + replies + quotes) since a day.",
-        "sql": (f"SELECT id, created_at, platform, author, text, engagement, likes, reposts, replies, quotes, url"
-                f" FROM {BROWSE_VIEW} WHERE created_at >= {SINCE} ORDER BY engagement DESC, created_at LIMIT 50"),
+        # the 50 chosen first, then shown: the shown_* functions run 50 times, not once a post
+        "sql": ("SELECT v.id, v.created_at, v.platform, shown_author(a.platform, a.handle) AS author,"
+                " shown_text(v.text) AS text, t.engagement, v.likes, v.reposts, v.replies, v.quotes,"
+                f" shown_link(v.url) AS url FROM (SELECT v.id, {ENGAGEMENT} AS engagement FROM visible_posts v"
+                f" WHERE v.created_at >= {SINCE} ORDER BY engagement DESC, v.created_at LIMIT 50) t"
+                " JOIN visible_posts v ON v.id = t.id LEFT JOIN authors a ON a.id = v.author_id"
+                " ORDER BY t.engagement DESC, v.created_at"),
     },
     "top_authors": {
         "title": "Top participants",
@@ -112,7 +127,7 @@ def metadata(config: Config, tables: list[str], views: list[str], columns: dict[
     for name in [*tables, *views, BROWSE_VIEW]:
         entry = {"description": TABLES.get(name, ("", {}))[0],
                  "columns": {c: describe(name, c) or describe("posts", c) or "" for c in columns.get(name, [])}}
-        if name == BROWSE_VIEW:
+        if name == BROWSE_VIEW:  # the search box: matches newest first (a view has one order); "search" ranks
             entry.update({"fts_table": "posts_fts", "fts_pk": "id", "searchmode": "raw"})
         else:
             entry["allow"] = ARCHIVIST

@@ -127,13 +127,14 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "migration_set": "Migration set", "name": "Migration", "applied_at": f"When it was applied {UTC}"}),
     "visible_posts": ("The one rule for what outputs may show: live, checked, not flagged unless accepted.", {}),
     "current_posts": ("Posts not deleted on their platform, shown or not.", {}),
-    "browse_posts": ("What a report may show of each post: the public page of this archive. Search it with the "
-                     "box above (words match their stems; AND, OR, NOT and \"phrases\" work).", {
+    "browse_posts": ("What a report may show of each post, newest first: the public page of this archive. The "
+                     "search box finds posts by their words, newest first (stems; AND, OR, NOT and \"phrases\" "
+                     "work); the \"Search posts\" query ranks them, best first.", {
         "author": "The author as reports show it: a pseudonym unless the config's show_authors is true",
         "url": "Its address, when the config's link_posts allows it", "media": "Attached pictures and videos (a count)",
         "text": "The text as reports quote it"}),
     "posts_fts": ("The full-text index of posts' text and content warnings (SQLite FTS5, stems, no diacritics): "
-                  "its rows are the posts'; search browse_posts, which shows only what reports may.", {}),
+                  "its rows are the posts'; the \"Search posts\" query shows only what reports may.", {}),
     "posts_fts_data": ("The search index's segments (FTS5's own table).", {"block": "A block of the index"}),
     "posts_fts_idx": ("Where each term's pages are in the index's segments (FTS5's own table).", {
         "segid": "Segment", "term": "The first term on the page (a prefix, encoded)", "pgno": "Page number"}),

@@ -111,6 +111,7 @@ def test_without_signing_in_base_tables_raw_payloads_and_sql_are_refused(site, p
 def test_a_flagged_post_is_refused_by_its_address_and_absent_from_search(site):
     base, folder = site
     assert _get(base + f"/archive/posts/{_flagged_id(folder)}")[0] == 403
+    assert _json(base + "/archive/browse_posts.json?text__contains=Jamie&_shape=array") == []
     assert _json(base + "/archive/browse_posts.json?_search=Jamie&_shape=array") == []
     assert _json(base + "/archive/search.json?q=Oakfield&_shape=array") == []
 
@@ -120,6 +121,18 @@ def test_search_ranks_and_marks_the_matching_words(site):
     hits = _json(base + "/archive/search.json?q=nurture&_shape=array")
     assert len(hits) == 6 and all(re.search("\x02nurture\x03", h["snippet"], re.I) for h in hits)
     assert re.search("<mark>nurture</mark>", _get(base + "/archive/search?q=nurture")[1], re.I)
+
+
+def test_the_posts_page_counts_the_rows_it_may_show(site):
+    base, _ = site
+    assert _json(base + "/archive/browse_posts.json")["filtered_table_rows_count"] == 7
+    assert _json(base + "/archive/browse_posts.json?text__contains=Boxall")["filtered_table_rows_count"] == 1
+
+
+def test_the_search_box_of_the_posts_page_uses_the_stemmed_index(site):
+    base, _ = site
+    [found] = _json(base + "/archive/browse_posts.json?_search=profiles&_shape=array")
+    assert "Boxall profile" in found["text"]
 
 
 def test_a_query_the_index_cannot_parse_is_an_error_on_the_page_not_a_crash(site):
@@ -168,6 +181,12 @@ def test_in_a_browser_the_archive_page_lists_the_canned_queries(site, tmp_path):
     for title in ("Search posts", "Top posts by engagement", "Testimony candidates", "Coverage of the last 7 days"):
         assert title in dom
     assert "Flagged posts awaiting review" not in dom  # the archivist's query is listed to the archivist only
+
+
+def test_in_a_browser_an_anonymous_raw_payload_address_is_refused(site, tmp_path):
+    base, _ = site
+    dom, _ = _dom(base + "/archive/post_payloads/1", tmp_path)
+    assert "Forbidden" in dom and '"raw"' not in dom and "fake.social" not in dom
 
 
 def test_in_a_browser_a_hostile_post_is_text_on_every_page(site, tmp_path):

@@ -102,5 +102,15 @@ def test_hostile_text_reaches_a_terminal_without_its_escape_sequences(fake_masto
     fake_mastodon.add(status("fake.social", 9, text="nurture \x1b]0;owned\x07 \x1b[2J [bold]group[/bold] story"))
     config = config_for(fake_mastodon)
     run_cli("collect", "-c", str(config))
-    [hit] = search(open_archive(tmp_path / "archive.db"), "nurture", Disclosure(None, True))
+    [hit] = search(open_archive(tmp_path / "archive.db"), "nurture", Disclosure(None, True)).hits
     assert "\x1b" not in hit.snippet and "[bold]group[/bold]" in hit.snippet
+
+
+def test_a_word_in_very_many_posts_ranks_the_last_collected_matches(fake_mastodon, config_for, run_cli, monkeypatch):
+    monkeypatch.setattr("reports.search.RANKED", 2)
+    for n in range(1, 6):  # the more "nurture", the better the match; the instance serves 5 first, 1 last
+        fake_mastodon.add(status("fake.social", n, text=f"Nurture story {n}" + " nurture" * n))
+    config = config_for(fake_mastodon)
+    assert run_cli("collect", "-c", str(config)).exit_code == 0
+    hits = _hits(run_cli, config, "nurture")
+    assert [h["snippet"].split()[2] for h in hits] == ["2", "1"]  # the best of the last two collected

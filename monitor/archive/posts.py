@@ -165,6 +165,8 @@ def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: s
             [(ids[p.key], raw, digest(raw), fetch_id) for p, raw in zip(fresh, raws)],
         )
         add_terms(db, [(ids[p.key], p.text, p.hashtags, p.url) for p in fresh])
+        db.conn.executemany("INSERT INTO posts_fts (rowid, text, content_warning) VALUES (?, ?, ?)",
+                            [(ids[p.key], p.text, p.content_warning) for p in fresh])  # m017: not a trigger
     result.new = len(fresh)
 
     seen_again = []

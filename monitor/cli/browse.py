@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-import uvicorn
 from rich.console import Console
 from rich.text import Text
 
@@ -15,7 +14,7 @@ from monitor.cli.common import EXIT_USAGE, config_option, existing_archive, user
 from monitor.core.config import load_config
 from reports.browse import PASSWORD_ENV, app, sign_in_configured
 from reports.pseudonym import disclosure
-from reports.search import Hit, SearchError, search as find
+from reports.search import RANKED, Hit, SearchError, search as find
 
 
 @click.command()
@@ -33,12 +32,15 @@ def search(query: str, config_path: Path, platform: str | None, since, until, li
     config = load_config(config_path)
     db = existing_archive(config)
     try:
-        hits = find(db, query, disclosure(config), platform=platform, since=since and since.date(),
-                    until=until and until.date(), limit=limit)
+        found = find(db, query, disclosure(config), platform=platform, since=since and since.date(),
+                     until=until and until.date(), limit=limit)
     except SearchError as e:
         click.echo(f"Error: {e}", err=True)
         sys.exit(EXIT_USAGE)
-    console = Console()
+    hits, console, err = found.hits, Console(), Console(stderr=True)
+    if found.capped and err.is_terminal:
+        err.print(f"The query matches more than {RANKED:,} posts: these are the best of the {RANKED:,} "
+                  "collected last. Add words, or --until, to reach the others.", highlight=False, style="dim")
     if as_json or not console.is_terminal:
         for hit in hits:
             click.echo(json.dumps(hit.as_json(), ensure_ascii=False))
@@ -70,6 +72,8 @@ def browse(config_path: Path, port: int) -> None:
     Anyone who reaches the pages sees what a report may show; base tables, raw payloads and
     flagged posts need the archivist to sign in (/-/login, user "archivist", the password
     whose hash is in CAMPAIGN_MONITOR_ARCHIVIST_HASH: make one with 'datasette hash-password')."""
+    import uvicorn  # deferred: only browse serves pages
+
     config = load_config(config_path)
     existing_archive(config).close()  # created by collect, upgraded here: the pages read a current schema
     err = Console(stderr=True)
