@@ -67,9 +67,8 @@ def search(db: Database, query: str, shown: Disclosure, *, platform: str | None 
            since: date | None = None, until: date | None = None, limit: int = 20) -> Found:
     """The best `limit` visible posts matching `query` (FTS5 syntax), best first.
 
-    The index ranks first, alone (FTS5 computes bm25 for the matches in C and keeps the
-    best), and only those candidates are joined to `visible_posts` and the filters; the
-    window widens until `limit` hits are found or the matches run out. Ranking costs a few
+    The index ranks first (FTS5 computes bm25 for the matches in C, the filters checked on
+    each match's row), and only the best are joined to `visible_posts`; the window widens until `limit` hits are found or the matches run out. Ranking costs a few
     microseconds a match, so a word in most posts ("nurture", in this campaign) would cost
     seconds over a million: a query ranks at most the RANKED matches of its window collected
     last (the index's own order, rowid; collected last is posted last, but for a first
@@ -80,15 +79,17 @@ def search(db: Database, query: str, shown: Disclosure, *, platform: str | None 
         raise SearchError("search query is empty: " + SYNTAX)
     filters, params = [], []
     if platform:
-        filters.append("v.platform = ?")
+        filters.append("p.platform = ?")
         params.append(platform)
     if since:
-        filters.append("v.created_at >= ?")
+        filters.append("p.created_at >= ?")
         params.append(since.isoformat())
     if until:
-        filters.append("v.created_at < ?")
+        filters.append("p.created_at < ?")
         params.append(until.isoformat())
-    where = "".join(f" AND {f}" for f in filters)
+    # the filters apply while ranking, so the window holds only posts that pass them: ids
+    # follow collection, not posting, so a date window is scattered over the id range
+    where = (" JOIN posts p ON p.id = posts_fts.rowid WHERE" + "".join(f" {f} AND" for f in filters)) if filters else " WHERE"
     try:
         return _ranked(db, query, where, params, _id_bounds(db, since, until), limit, shown)
     except sqlite3.OperationalError as e:
@@ -113,11 +114,11 @@ def _ranked(db: Database, query: str, where: str, params: list, bounds: tuple[in
         # under a rowid range; snippets are cut afterwards, for the hits alone
         rows = db.execute(
             "SELECT v.id, v.platform, v.created_at, a.platform, a.handle, v.url, m.score FROM"
-            " (SELECT rowid, bm25(posts_fts) AS score FROM posts_fts WHERE posts_fts MATCH ?"
-            "  AND rowid BETWEEN ? AND ? ORDER BY score LIMIT ?) m"
-            f" JOIN visible_posts v ON v.id = m.rowid LEFT JOIN authors a ON a.id = v.author_id WHERE 1{where}"
+            f" (SELECT posts_fts.rowid AS id, bm25(posts_fts) AS score FROM posts_fts{where} posts_fts MATCH ?"
+            "  AND posts_fts.rowid BETWEEN ? AND ? ORDER BY score LIMIT ?) m"
+            " JOIN visible_posts v ON v.id = m.id LEFT JOIN authors a ON a.id = v.author_id"
             " ORDER BY m.score LIMIT ?",
-            [query, lo, hi, window, *params, limit],
+            [*params, query, lo, hi, window, limit],
         ).fetchall()
         if len(rows) < limit and window < RANKED and db.execute(
                 "SELECT count(*) FROM (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? AND rowid BETWEEN ? AND ?"
