@@ -10,18 +10,33 @@ week, so a year is 52 bars, not 365 of them for each platform.
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-import matplotlib
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
-matplotlib.rcParams["svg.hashsalt"] = "campaign-monitor"  # the same data draws the same file
-matplotlib.rcParams["svg.fonttype"] = "none"
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 COLOURS = {"mastodon": "#6364ff", "reddit": "#ff4500", "bluesky": "#1185fe"}
 LONG_PERIOD = 62  # days; longer periods are charted by week
 TICKS = 10
+
+
+def _figure(width: float, height: float) -> Figure:
+    """A new figure. matplotlib is imported on the first: it takes over a second, and every
+    command imports this module, but only a report draws."""
+    import matplotlib  # deferred: over a second to import, and only reports draw
+    from matplotlib.figure import Figure
+
+    matplotlib.rcParams["svg.hashsalt"] = "campaign-monitor"  # the same data draws the same file
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    return Figure(figsize=(width, height))
+
+
+def _integers():
+    from matplotlib.ticker import MaxNLocator  # deferred with matplotlib (see _figure)
+
+    return MaxNLocator(integer=True)
 
 
 def _svg(fig: Figure) -> str:
@@ -50,7 +65,7 @@ def _axis(ax, days: list, weekly: bool) -> None:
 def daily_volume(daily: pd.DataFrame) -> str:
     weekly = len(daily) > LONG_PERIOD
     frame = _by_week(daily) if weekly and len(daily.columns) else daily
-    fig = Figure(figsize=(8, 3))
+    fig = _figure(8, 3)
     ax = fig.subplots()
     x = list(range(len(frame)))
     bottom = pd.Series(0, index=frame.index)
@@ -59,7 +74,7 @@ def daily_volume(daily: pd.DataFrame) -> str:
         bottom = bottom + frame[platform]
     ax.set_ylabel("posts")
     ax.set_title(f"Posts per {'week' if weekly else 'day'}, by platform")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(_integers())
     if len(frame.columns):
         ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     _axis(ax, list(frame.index), weekly)
@@ -67,11 +82,11 @@ def daily_volume(daily: pd.DataFrame) -> str:
 
 
 def participants(new: int, returning: int) -> str:
-    fig = Figure(figsize=(4, 2.2))
+    fig = _figure(4, 2.2)
     ax = fig.subplots()
     ax.barh(["new", "returning"], [new, returning], color=["#2a9d8f", "#8d99ae"])
     ax.set_title("Participants: new and returning")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(_integers())
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
 
@@ -79,7 +94,7 @@ def participants(new: int, returning: int) -> str:
 def engagement(series: pd.Series) -> str:
     weekly = len(series) > LONG_PERIOD
     values = _by_week(series) if weekly else series
-    fig = Figure(figsize=(8, 2.5))
+    fig = _figure(8, 2.5)
     ax = fig.subplots()
     ax.plot(list(range(len(values))), list(values.values), marker="o" if len(values) <= 31 else None,
             color="#e76f51")
