@@ -67,7 +67,7 @@ class ParquetCounts:
 def _schema(table: str, columns: list[tuple[str, pa.DataType]], about: dict[str, str]) -> pa.Schema:
     fields = [pa.field(name, kind, metadata={"description": EXTRA.get(name) or describe(table, name) or ""})
               for name, kind in columns]
-    return pa.schema(fields, metadata={k: v for k, v in about.items()})
+    return pa.schema(fields, metadata=about)
 
 
 def _times(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -114,12 +114,17 @@ def _posts(db: Database, shown: Disclosure, out: Path, about: dict, counts: Parq
            " v.text, v.content_warning, v.language, v.hashtags, json_array_length(v.media) AS media, v.likes,"
            " v.reposts, v.replies, v.quotes, v.url, v.testimony_status, v.testimony_score, v.consent"
            " FROM visible_posts v LEFT JOIN authors a ON a.id = v.author_id WHERE v.id > ? ORDER BY v.id LIMIT ?")
-    names: dict[tuple[str, str], str] = {}
+    names: dict[tuple[str, str], str] = {}  # a pseudonym is an HMAC: once an author, not once a post
+
+    def named(platform: str, handle: str | None) -> str | None:
+        if handle is not None and (platform, handle) not in names:
+            names[platform, handle] = shown.author(platform, handle)
+        return None if handle is None else names[platform, handle]
+
     months = _Months(out / "posts", _schema("posts", POSTS, about), counts)
     try:
         for frame in _batches(db, sql):
-            frame["author"] = [None if h is None else names.setdefault((p, h), shown.author(p, h))
-                               for p, h in zip(frame.pop("a_platform"), frame.pop("handle"))]
+            frame["author"] = [named(p, h) for p, h in zip(frame.pop("a_platform"), frame.pop("handle"))]
             frame["text"] = frame["text"].map(shown.text)
             frame["content_warning"] = frame["content_warning"].map(lambda w: None if w is None else shown.text(w))
             frame["hashtags"] = frame["hashtags"].map(lambda h: json.loads(h) if h else [])
