@@ -6,11 +6,12 @@ reads [bluesky]. This module is the `Platform` the registry loads.
 
 from __future__ import annotations
 
+import threading
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 from collectors.base import lazy
-from collectors.bluesky import client
+from collectors.bluesky import client, jetstream
 from collectors.bluesky.client import credentials, missing_credentials_message
 from collectors.bluesky.config import BlueskyConfig, read_config
 from collectors.bluesky.transform import NAME, transform_post
@@ -33,7 +34,7 @@ def enabled(section: BlueskyConfig) -> bool:
 
 
 def base_urls(section: BlueskyConfig) -> list[str]:
-    return [section.service] if section.enabled else []
+    return [section.service, section.cdn] if section.enabled else []
 
 
 def sources(config: Config, on_retry: OnRetry) -> list[SourceJob]:
@@ -52,6 +53,20 @@ def sources(config: Config, on_retry: OnRetry) -> list[SourceJob]:
     streams = [(tag, stream(tag, tag)) for tag in config.hashtags]
     streams += [(query, stream(query, None)) for query in cfg.search]
     return [SourceJob(NAME, source, streams)]
+
+
+def live_sources(config: Config, on_retry: OnRetry, stop: threading.Event) -> list[SourceJob]:
+    """Jetstream: one stream for the whole network, filtered by the campaign's hashtags; no login needed."""
+    cfg = config.bluesky
+    if not cfg.enabled:
+        return []
+    source = urlsplit(cfg.jetstream).netloc
+
+    def follow(cursor: str | None):
+        return jetstream.stream_pages(cfg, config.hashtags, cursor, policy=config.http, stop=stop,
+                                      on_retry=lambda message: on_retry(source, message))
+
+    return [SourceJob(NAME, source, [(jetstream.STREAM, follow)])]
 
 
 def refresh(config: Config, due: Due, on_retry: Callable[[str], None]) -> Iterator[tuple[str, Iterator[RefreshBatch]]]:

@@ -17,6 +17,9 @@ class BlueskyConfig:
     search: tuple[str, ...] = ()
     since: str | None = None  # ISO date the first run reaches back to
     window_hours: int = 24
+    # the stream (`run --stream`): Jetstream needs no login; the CDN serves the images its records name
+    jetstream: str = "wss://jetstream2.us-east.bsky.network"
+    cdn: str = "https://cdn.bsky.app"
 
 
 def read_config(table: dict[str, Any] | None, where: str, path: Path) -> BlueskyConfig:
@@ -29,6 +32,8 @@ def read_config(table: dict[str, Any] | None, where: str, path: Path) -> Bluesky
             "search": (list, "a list of search queries"),
             "since": (str, "a date such as '2026-11-01'"),
             "window_hours": (int, "a whole number of hours from 1 to 744", within(1, 24 * 31)),
+            "jetstream": (str, "a WebSocket base URL such as 'wss://jetstream2.us-east.bsky.network'"),
+            "cdn": (str, "a base URL such as 'https://cdn.bsky.app'"),
         },
         where,
     )
@@ -42,4 +47,7 @@ def read_config(table: dict[str, Any] | None, where: str, path: Path) -> Bluesky
         search=tuple(string_list(table.get("search", []), where, "[bluesky] search")),
         since=since,
         window_hours=window,
+        jetstream=base_url(table.get("jetstream", BlueskyConfig.jetstream), where, "[bluesky] jetstream",
+                           schemes=("ws", "wss")),
+        cdn=base_url(table.get("cdn", BlueskyConfig.cdn), where, "[bluesky] cdn"),
     )

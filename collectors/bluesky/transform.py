@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from collectors.base import TRANSFORM_ERRORS
@@ -89,3 +90,59 @@ def _did(view: Any) -> str | None:
         return view["author"]["did"]
     except TRANSFORM_ERRORS:
         return None
+
+
+POST_COLLECTION = "app.bsky.feed.post"
+
+
+def record_uri(did: str, rkey: str) -> str:
+    return f"at://{did}/{POST_COLLECTION}/{rkey}"
+
+
+def _record_media(record: dict[str, Any], did: str, cdn: str) -> list[dict[str, Any]]:
+    """A record's embedded images and video, as the CDN serves them (a record names blobs, not URLs)."""
+    embed = record.get("embed") or {}
+    if embed.get("$type", "").startswith("app.bsky.embed.recordWithMedia"):
+        embed = embed.get("media") or {}
+    kind = embed.get("$type", "")
+
+    def link(blob: dict[str, Any]) -> str | None:
+        ref = (blob or {}).get("ref") or {}
+        return ref.get("$link") if isinstance(ref, dict) else None
+
+    if kind.startswith("app.bsky.embed.images"):
+        return [{"type": "image", "url": f"{cdn}/img/feed_fullsize/plain/{did}/{link(i.get('image'))}@jpeg",
+                 "description": i.get("alt")} for i in embed.get("images", []) if link(i.get("image"))]
+    if kind.startswith("app.bsky.embed.video") and link(embed.get("video")):
+        return [{"type": "video", "url": f"https://video.bsky.app/watch/{did}/{link(embed.get('video'))}/playlist.m3u8",
+                 "description": embed.get("alt")}]
+    return []
+
+
+def commit_post(event: dict[str, Any], cdn: str) -> Post:
+    """A Jetstream commit (create or update of a post) as a record: the whole event is its payload.
+
+    The event names the author by DID alone; the handle is the DID until a search or a
+    re-read names it (the archive keeps a handle it already knows). It carries no counts.
+    """
+    did, commit = event["did"], event["commit"]
+    record = commit["record"]
+    if not isinstance(record.get("text", ""), str):
+        raise TypeError("the record's text is not a string")
+    rkey = commit["rkey"]
+    seen = to_utc_iso(datetime.fromtimestamp(int(event["time_us"]) / 1e6, timezone.utc))
+    return Post(
+        platform=NAME,
+        key=record_uri(did, rkey),
+        url=f"https://bsky.app/profile/{did}/post/{rkey}",
+        local_id=commit.get("cid"),
+        author=Author(platform=NAME, key=did, handle=did, url=f"https://bsky.app/profile/{did}"),
+        created_at=to_utc_iso(record["createdAt"]),
+        text=record.get("text", ""),
+        language=(record.get("langs") or [None])[0],
+        hashtags=sorted(post_hashtags(record)),
+        media=_record_media(record, did, cdn),
+        raw=event,
+        revision=commit.get("cid"),
+        revised_at=seen,
+    )

@@ -23,6 +23,7 @@ from monitor.archive.migrations import MIGRATION_NAMES, migrations
 from monitor.archive.posts import (
     SaveResult,
     digest,
+    placeholders,
     snapshot,
     storable_json,
     store_posts,
@@ -244,9 +245,23 @@ def save_pages(db: Database, pages: list[Page], run_id: int) -> list[SaveResult]
             results.append(store_posts(db, page.posts, fetch_id, page.source))
             if page.rejects:
                 _store_rejects(db, page, fetch_id)
+            if page.gone or page.gone_local:
+                results[-1].deleted = tombstone(db, page.platform, {**page.gone, **local_keys(db, page)})
             if page.cursor is not None:
                 advance_cursor(db, page, run_id)
     return results
+
+
+def local_keys(db: Database, page: Page) -> dict[str, str]:
+    """The keys of the posts a stream's deletions name by their id on the page's source."""
+    ids = list(page.gone_local)
+    found = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update(db.execute(
+            f"SELECT key, local_id FROM posts WHERE platform = ? AND source = ? AND local_id IN ({placeholders(chunk)})",
+            [page.platform, page.source, *chunk]).fetchall())
+    return {key: page.gone_local[local] for key, local in found.items()}
 
 
 def _store_rejects(db: Database, page: Page, fetch_id: int | None) -> None:

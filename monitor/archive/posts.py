@@ -80,7 +80,10 @@ def _author_ids(db: Database, posts: list[Post], now: str) -> dict[str, int]:
         "INSERT INTO authors (platform, key, handle, display_name, url, followers_count,"
         " following_count, posts_count, first_seen_at, last_seen_at, first_post_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, key) DO UPDATE SET"
-        " handle = excluded.handle, display_name = excluded.display_name, url = excluded.url,"
+        # a stream that names an author by identity alone (Jetstream: a DID) keeps the handle known
+        " handle = iif(excluded.handle = excluded.key, handle, excluded.handle),"
+        " display_name = iif(excluded.handle = excluded.key, display_name, excluded.display_name),"
+        " url = iif(excluded.handle = excluded.key, url, excluded.url),"
         " followers_count = coalesce(excluded.followers_count, followers_count),"
         " following_count = coalesce(excluded.following_count, following_count),"
         " posts_count = coalesce(excluded.posts_count, posts_count),"

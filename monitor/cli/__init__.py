@@ -256,13 +256,15 @@ def report(config_path: Path, since, until, out: Path | None, email: bool) -> No
 
 @cli.command()
 @config_option
+@click.option("--stream", is_flag=True, help="Also follow Bluesky's Jetstream and Mastodon's streams "
+              "([schedule] stream = true).")
 @user_errors
-def run(config_path: Path) -> None:
+def run(config_path: Path, stream: bool) -> None:
     """Run unattended: collect each platform on its schedule until SIGTERM or Ctrl-C."""
     config = load_config(config_path)
     setup_logging(config)  # a log file that cannot be opened fails here, before any archive is made
     open_archive(config.archive).close()  # create or upgrade it, or fail here, before the daemon starts
-    sys.exit(Daemon(config, report=weekly_report).run())  # a busy archive is an ArchiveError: one line, exit 2
+    sys.exit(Daemon(config, report=weekly_report, stream=stream).run())  # a busy archive is an ArchiveError: one line, exit 2
 
 
 from monitor.cli.archivist import backup, export, forget, verify  # noqa: E402 - registered on the group below

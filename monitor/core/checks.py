@@ -64,7 +64,7 @@ def string_list(values: list, where: str, label: str) -> list[str]:
     return [v.strip() for v in values]
 
 
-def base_url(url: str, where: str, label: str) -> str:
+def base_url(url: str, where: str, label: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
     try:
         parsed = urlparse(url)
         host, _ = parsed.hostname, parsed.port  # each raises on a bad IPv6 literal or port
@@ -73,10 +73,9 @@ def base_url(url: str, where: str, label: str) -> str:
     except ValueError as e:
         raise ConfigError(f"{where}: {label} {url!r} is not a valid URL ({e}); write a base URL such as "
                           "'https://mastodon.social' or 'http://[::1]:8080'") from None
-    if parsed.scheme not in ("http", "https") or not host:
-        raise ConfigError(
-            f"{where}: {label} {url!r} must be a base URL such as 'https://mastodon.social'"
-        )
+    if parsed.scheme not in schemes or not host:
+        example = "'https://mastodon.social'" if "https" in schemes else f"'{schemes[-1]}://jetstream2.us-east.bsky.network'"
+        raise ConfigError(f"{where}: {label} {url!r} must be a base URL such as {example}")
     return url.rstrip("/")
 
 

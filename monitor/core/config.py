@@ -99,6 +99,7 @@ verify_every = "7d"                    # the archive's fixity check ('campaign-m
 report = "mon 08:00"                   # weekly report
 timezone = "Europe/London"
 # log_file = "campaign-monitor.log"    # also log to this rotating file
+# stream = true                        # also follow Bluesky's Jetstream and Mastodon's streams (or 'run --stream')
 
 [report]                               # 'campaign-monitor report'
 out = "reports"                        # one folder per period inside

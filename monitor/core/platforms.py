@@ -63,6 +63,10 @@ class Platform(Protocol):
     def sources(self, config: "Config", on_retry: OnRetry) -> list[SourceJob]:
         """One job per source, each with its streams; raise Skip when it cannot run at all."""
 
+    # Optional: platforms with a stream also have
+    #   live_sources(config, on_retry, stop) -> list[SourceJob]
+    # whose one stream per job yields pages until `stop` is set (a page at least every second).
+
     def refresh(self, config: "Config", due: Due, on_retry: Callable[[str], None]) -> Iterator[tuple[str, Iterator[RefreshBatch]]]:
         """(source, its re-read batches) for the posts due."""
 

@@ -34,6 +34,7 @@ IGNORED_TERMS = "ignored_terms"  # the server returned results outside what was 
 REQUEST_LIMIT = "request_limit"  # [http] max_requests was reached; the next run goes on
 RETRIED = "retried"  # a fault the policy retried (429, 5xx, timeout ...)
 DELETED = "deleted"  # a refresh found a post gone from its platform
+GAP = "gap"  # a stream could not replay everything since its cursor; the search walk fills it
 OTHER = "other"
 
 
@@ -129,6 +130,10 @@ class Page:
     cursor: str | None
     warnings: list[Notice] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
+    # Deletions a stream announced, tombstoned with the page: by post key (Bluesky's at:// URI),
+    # or by the id on this page's source (Mastodon's delete event names only that); -> reason
+    gone: dict[str, str] = field(default_factory=dict)
+    gone_local: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -37,6 +37,7 @@ class ScheduleConfig:
     report_time: str = "08:00"
     timezone: str = "Europe/London"
     log_file: Path | None = None
+    stream: bool = False  # `run` also follows the platforms' streams (Jetstream, Mastodon streaming)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def schedule_section(doc: dict, where: str, path: Path) -> ScheduleConfig:
             "report": (str, "a weekday and time such as 'mon 08:00'"),
             "timezone": (str, "a time zone name such as 'Europe/London'"),
             "log_file": (str, "a path to a log file"),
+            "stream": (bool, "true or false"),
         },
         where,
         required=False,
@@ -127,6 +129,7 @@ def schedule_section(doc: dict, where: str, path: Path) -> ScheduleConfig:
                               "not exist (create it, or name a file in an existing folder)")
     return ScheduleConfig(
         **durations, report_day=report[0], report_time=report[1], timezone=zone, log_file=log_file,
+        stream=table.get("stream", False),
     )
 
 

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Callable, TypeVar
 
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -34,6 +34,8 @@ log = logging.getLogger("campaign_monitor.collect")
 # for its commit: an idle or slow stream still commits each page within a second.
 PAGES_PER_COMMIT = 10
 SECONDS_PER_COMMIT = 1.0
+# A live stream commits a page with posts at once; pages that only move its cursor wait this long.
+LIVE_CURSOR_SECONDS = 5.0
 T = TypeVar("T")
 
 @dataclass
@@ -70,8 +72,15 @@ def run_collection(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     command: str = "collect",
+    live: bool = False,
+    on_notice: Callable[[str, Notice], None] | None = None,
 ) -> list[SourceOutcome]:
-    """Collect every selected platform's sources once; return what happened to each."""
+    """Collect every selected platform's sources once; return what happened to each.
+
+    `live`: follow the platforms' streams instead (`live_sources`), until `stop`: the same
+    records, writer and dedup as polling, so a post seen both ways is one row.
+    `on_notice(platform, notice)` hears each page's notices as they come.
+    """
     stop = stop or threading.Event()
     run_id = start_run(db, command)
     writer = Writer(db, run_id)
@@ -84,7 +93,12 @@ def run_collection(
     jobs: list[SourceJob] = []
     for platform in platforms or config.platforms:
         try:
-            jobs += registry.get(platform).sources(config, on_retry)
+            if not live:
+                jobs += registry.get(platform).sources(config, on_retry)
+            elif hasattr(registry.get(platform), "live_sources"):
+                jobs += registry.get(platform).live_sources(config, on_retry, stop)
+            else:
+                raise Skip("no stream: collected by polling only")
         except Skip as skip:
             outcomes[platform] = SourceOutcome(platform, "-", skipped=str(skip))
     for job in jobs:
@@ -94,7 +108,8 @@ def run_collection(
 
     def work(job: SourceJob) -> None:
         try:
-            _collect_source(job, writer, outcomes[job.source], progress, stop, config.http.max_requests)
+            _collect_source(job, writer, outcomes[job.source], progress, stop,
+                            None if live else config.http.max_requests, on_notice)
         except sqlite3.DatabaseError as e:  # no source can be stored: stop them all, say it once
             broken.append(e)
             stop.set()
@@ -146,8 +161,10 @@ def _collect_source(
     outcome: SourceOutcome,
     progress: Progress | None,
     stop: threading.Event,
-    max_requests: int,
+    max_requests: int | None,
+    on_notice: Callable[[str, Notice], None] | None = None,
 ) -> None:
+    """Walk a job's streams, committing pages with their cursors; `max_requests` None: a live stream."""
     for name, fetch in job.streams:
         if stop.is_set():
             return
@@ -175,14 +192,20 @@ def _collect_source(
                 outcome.warnings.extend(page.warnings)
                 for warning in page.warnings:
                     log.warning(warning)
+                    if on_notice:
+                        on_notice(job.platform, warning)
                 posts, pages = posts + len(page.posts), pages + 1
                 if progress is not None and task is not None:
                     progress.update(task, posts=posts, pages=pages)
-                if len(held) >= PAGES_PER_COMMIT or time.monotonic() - held_since >= SECONDS_PER_COMMIT:
+                age = time.monotonic() - held_since
+                if max_requests is None:  # live: posts now, a cursor alone every few seconds
+                    if page.posts or page.rejects or page.gone or page.gone_local or age >= LIVE_CURSOR_SECONDS:
+                        commit()
+                elif len(held) >= PAGES_PER_COMMIT or age >= SECONDS_PER_COMMIT:
                     commit()
                 if stop.is_set():
                     return
-                if outcome.requests >= max_requests:
+                if max_requests is not None and outcome.requests >= max_requests:
                     notice = Notice(REQUEST_LIMIT, f"{job.source}: stopped after {outcome.requests} requests "
                                     "([http] max_requests); the next run goes on from the last stored page")
                     log.warning(notice)

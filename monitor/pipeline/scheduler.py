@@ -26,6 +26,8 @@ from monitor.archive import fixity, open_archive, record_job
 from monitor.archive.lock import ArchiveLock
 from monitor.core.clock import to_utc_iso, utc_now
 from monitor.core.config import Config
+from monitor.core.records import GAP, Notice
+from monitor.pipeline import live
 from monitor.pipeline.collect import run_collection, run_status
 from monitor.pipeline.followup import after_collection
 from monitor.pipeline.refresh import run_refresh
@@ -69,9 +71,11 @@ ReportJob = Callable[[Config], str]
 
 
 class Daemon:
-    def __init__(self, config: Config, report: ReportJob):
+    def __init__(self, config: Config, report: ReportJob, stream: bool = False):
         self.config = config
         self.report_job = report
+        self.stream = stream or config.schedule.stream  # also follow the platforms' streams (monitor.pipeline.live)
+        self.scheduler: BackgroundScheduler | None = None
         self.zone = ZoneInfo(config.schedule.timezone)
         self.stop = threading.Event()  # collections stop at their next page boundary
         self.stopping = threading.Event()  # the main thread's signal to shut down
@@ -140,6 +144,11 @@ class Daemon:
         """The last full week's report, mailed when [report] email_to is set."""
         return "ok", self.report_job(self.config)
 
+    def on_stream_notice(self, platform: str, notice: Notice) -> None:
+        """A stream that could not replay its gap: the platform's poll runs at once to fill it."""
+        if notice.kind == GAP and self.scheduler is not None and not self.stopping.is_set():
+            self.scheduler.modify_job(f"collect:{platform}", next_run_time=datetime.now(timezone.utc))
+
     def _run_job(self, trigger: Any, job: str, body: Callable[[], tuple[str, str]]) -> None:
         # Not scheduler.get_job(): shutdown holds the scheduler's lock while it waits for
         # this very job, so asking the scheduler from here would deadlock a SIGTERM.
@@ -178,13 +187,17 @@ class Daemon:
                 log.info("%s: next run %s", job, when.astimezone(self.zone).isoformat(timespec="seconds"))
             db.close()
             previous = {sig: signal.signal(sig, lambda *_: self.stopping.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+            self.scheduler = scheduler
             scheduler.start()
+            streams = live.start(self.config, self.stop, self.on_stream_notice) if self.stream else []
             try:
                 while not self.stopping.wait(1):
                     pass
                 log.info("stopping: finishing the page in hand")
                 self.stop.set()
                 scheduler.shutdown(wait=True)
+                for thread in streams:
+                    thread.join(30)
             finally:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
