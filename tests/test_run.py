@@ -20,12 +20,12 @@ from tests.fakes.mastodon import FakeMastodon, lean_status, seed
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def daemon(config: Path) -> subprocess.Popen:
+def daemon(config: Path, *args: str) -> subprocess.Popen:
     """A real daemon; its log goes to a file, as under a service manager (a pipe nobody
     reads fills up and blocks the daemon's logging)."""
     log = open(config.parent / f"daemon-{time.monotonic_ns()}.log", "w+")
     process = subprocess.Popen(
-        [sys.executable, "-c", "from monitor.cli import main; main()", "run", "-c", str(config)],
+        [sys.executable, "-c", "from monitor.cli import main; main()", "run", "-c", str(config), *args],
         cwd=config.parent, stdout=subprocess.DEVNULL, stderr=log, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )

@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Callable, Iterator
 
 from collectors.base import lazy
-from collectors.mastodon import client
+from collectors.mastodon import client, streaming
 from collectors.mastodon.client import (
     TOKEN_ENV,
     TRANSPORT_ERRORS,
@@ -56,6 +57,13 @@ def sources(config: Config, on_retry: OnRetry) -> list[SourceJob]:
 
         jobs.append(SourceJob(NAME, source, [(tag, stream(tag)) for tag in config.hashtags]))
     return jobs
+
+
+def live_sources(config: Config, on_retry: OnRetry, stop: threading.Event) -> list[SourceJob]:
+    """Each instance's hashtag streams, merged into one stream per instance."""
+    return [SourceJob(NAME, source_name(url), [(streaming.STREAM, streaming.live_stream(
+                url, token_for(url), config.hashtags, config.http, stop))])
+            for url in config.mastodon.instances]
 
 
 def refresh(config: Config, due: Due, on_retry: Callable[[str], None]) -> Iterator[tuple[str, Iterator[RefreshBatch]]]:

@@ -124,6 +124,10 @@ class FakeServer:
     def extra_headers(self, request: Request) -> dict[str, str]:
         return {}
 
+    def stream(self, handler: BaseHTTPRequestHandler, request: Request) -> bool:
+        """Answer a long-lived request (server-sent events) itself; True when it did."""
+        return False
+
     def _take_fault(self, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
@@ -164,6 +168,8 @@ class FakeServer:
             time.sleep(self.delay)
         fault = self._take_fault(parts.path)
         if fault is not None and self._serve_fault(handler, request, fault):
+            return
+        if self.stream(handler, request):
             return
         try:
             if request.path in self.files:
