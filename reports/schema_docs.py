@@ -63,6 +63,12 @@ COMMON = {
 }
 
 TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "alerts": ("Each spike alert and review digest the daemon sent; a spike is announced once, while open.", {
+        "kind": "spike or digest", "started_at": f"When it was first alerted {UTC}",
+        "ended_at": f"When the spike was over (null: still open) {UTC}",
+        "window_start": f"Start of the period it counted {UTC}", "window_end": f"End of that period {UTC}",
+        "posts": "Posts in the period (a count)", "baseline": "Posts an hour expected then (median + MAD of 7 days)",
+        "delivered": "Where it went: email, webhook (JSON array)", "sent_at": f"When it was sent {UTC}"}),
     "runs": ("Each command that collected, refreshed or reported: when, with which version, how it ended.", {
         "command": "The command line that ran", "started_at": f"Start {UTC}", "finished_at": f"End {UTC}",
         "status": "running, ok, partial or failed", "pid": "Its process id"}),

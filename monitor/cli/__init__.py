@@ -38,6 +38,7 @@ from monitor.pipeline.collect import progress_bar, run_collection
 from monitor.pipeline.followup import fetch_and_check_media, score_collected
 from monitor.pipeline.refresh import run_refresh
 from monitor.pipeline.scheduler import Daemon, setup_logging
+from reports.alerts import alert_job, digest_job
 from reports.build import build_report, weekly_report
 from reports.email import EmailError
 from reports.period import between, last_full_week
@@ -264,14 +265,15 @@ def run(config_path: Path, stream: bool) -> None:
     config = load_config(config_path)
     setup_logging(config)  # a log file that cannot be opened fails here, before any archive is made
     open_archive(config.archive).close()  # create or upgrade it, or fail here, before the daemon starts
-    sys.exit(Daemon(config, report=weekly_report, stream=stream).run())  # a busy archive is an ArchiveError: one line, exit 2
+    sys.exit(Daemon(config, report=weekly_report, stream=stream, alerts=(alert_job, digest_job)).run())  # a busy archive is an ArchiveError: one line, exit 2
 
 
-from monitor.cli.archivist import backup, export, forget, verify  # noqa: E402 - registered on the group below
+from monitor.cli.alerts import alerts  # noqa: E402 - registered on the group below
+from monitor.cli.archivist import backup, export, forget, verify  # noqa: E402
 from monitor.cli.browse import browse, search  # noqa: E402
 from monitor.cli.testimonies import testimonies  # noqa: E402
 
-for _command in (testimonies, verify, backup, export, forget, search, browse):
+for _command in (testimonies, verify, backup, export, forget, search, browse, alerts):
     cli.add_command(_command)
 
 

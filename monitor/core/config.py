@@ -17,10 +17,12 @@ from typing import Any
 from monitor.core import platforms as registry
 from monitor.core.checks import ConfigError, section, string_list
 from monitor.core.sections import (
+    AlertConfig,
     HttpPolicy,
     ReportConfig,
     ScheduleConfig,
     TestimonyConfig,
+    alerts_section,
     http_section,
     report_section,
     schedule_section,
@@ -31,7 +33,7 @@ __all__ = ["Config", "ConfigError", "DEFAULT_CONFIG", "DEFAULT_CONFIG_NAME", "Ht
 
 DEFAULT_CONFIG_NAME = "campaign.toml"
 HASHTAG_RE = re.compile(r"^\w+$")
-CORE_SECTIONS = ("campaign", "http", "schedule", "report", "testimonies")
+CORE_SECTIONS = ("campaign", "http", "schedule", "report", "alerts", "testimonies")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Config:
     http: HttpPolicy = field(default_factory=HttpPolicy)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    alerts: AlertConfig = field(default_factory=AlertConfig)
     testimonies: TestimonyConfig = field(default_factory=TestimonyConfig)
 
     def __getattr__(self, name: str) -> Any:
@@ -110,6 +113,15 @@ show_authors = false                   # false: handles appear as stable pseudon
 # smtp_port = 587
 # smtp_starttls = true
 # smtp_user = "campaign-monitor"
+
+# [alerts]                             # 'run' sends these; 'campaign-monitor alerts test' tries them
+# factor = 3.0                         # an hour with 3x its usual posts (median + MAD, same hour, 7 days) is a spike
+# floor = 5                            # ...and at least 3 x 5 posts: a quiet campaign's few posts are no spike
+# check_every = "5m"
+# email_to = ["comms@example.org"]     # spike alerts (default: [report] email_to)
+# reviewers = ["safeguarding@example.org"]  # the daily review digest: new candidates and flags
+# digest_time = "08:00"
+# webhook_format = "slack"             # json, slack or ntfy; the URL (a secret) from ALERTS_WEBHOOK_URL
 
 [http]
 timeout = 30          # seconds to wait for one response
@@ -205,5 +217,6 @@ def load_config(path: str | Path) -> Config:
         http=http_section(doc, where),
         schedule=schedule_section(doc, where, path),
         report=report_section(doc, where, path),
+        alerts=alerts_section(doc, where, path),
         testimonies=testimonies_section(doc, where, path),
     )

@@ -56,6 +56,23 @@ class ReportConfig:
 
 
 @dataclass(frozen=True)
+class AlertConfig:
+    """[alerts]: spike alerts and the reviewers' daily digest, by e-mail and webhook, from `run`."""
+
+    enabled: bool = False  # the section is present
+    factor: float = 3.0  # an hour with this many times its baseline is a spike
+    floor: int = 5  # the least baseline (posts an hour): a quiet campaign's few posts are no spike
+    check_every: float = 300.0  # seconds between checks
+    email_to: tuple[str, ...] = ()  # spike alerts; empty: [report] email_to
+    reviewers: tuple[str, ...] = ()  # the review digest's addresses; empty: no digest
+    digest_time: str = "08:00"  # daily, in [schedule] timezone
+    webhook_format: str = "json"  # json, slack or ntfy; the URL comes from ALERTS_WEBHOOK_URL
+
+
+WEBHOOK_FORMATS = ("json", "slack", "ntfy")
+
+
+@dataclass(frozen=True)
 class TestimonyConfig:
     signals: dict = field(default_factory=dict)  # kind -> regular expressions; defaults if empty
     threshold: float = 0.5  # the model's probability a candidate needs
@@ -171,6 +188,46 @@ def report_section(doc: dict, where: str, path: Path) -> ReportConfig:
         smtp_user=table.get("smtp_user", ""),
         allow_plaintext_auth=table.get("allow_plaintext_auth", False),
         link_posts=table.get("link_posts", False),
+    )
+
+
+def _addresses(values: list, where: str, label: str) -> tuple[str, ...]:
+    addresses = string_list(values, where, label)
+    for i, address in enumerate(addresses):
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
+            raise ConfigError(f"{where}: {label}[{i}] {address!r} is not an e-mail address")
+    return tuple(addresses)
+
+
+def alerts_section(doc: dict, where: str, path: Path) -> AlertConfig:
+    table = section(doc, "alerts", {
+        "factor": (float, "a number above 1 (how many times its usual rate makes an hour a spike)",
+                   within(1, 1000, above=True)),
+        "floor": (int, "a whole number of posts an hour, 1 or more", within(1)),
+        "check_every": (str, "a duration such as '5m'"),
+        "email_to": (list, "a list of e-mail addresses"),
+        "reviewers": (list, "a list of e-mail addresses"),
+        "digest_time": (str, "a 24-hour time such as '08:00'"),
+        "webhook_format": (str, "json, slack or ntfy"),
+    }, where, required=False)
+    default = AlertConfig()
+    digest_time = table.get("digest_time", default.digest_time)
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", digest_time):
+        raise ConfigError(f"{where}: [alerts] digest_time must be a 24-hour time such as '08:00', got {digest_time!r}")
+    webhook_format = table.get("webhook_format", default.webhook_format)
+    if webhook_format not in WEBHOOK_FORMATS:
+        raise ConfigError(f"{where}: [alerts] webhook_format must be one of {', '.join(WEBHOOK_FORMATS)}, "
+                          f"got {webhook_format!r}")
+    return AlertConfig(
+        enabled=doc.get("alerts") is not None,
+        factor=float(table.get("factor", default.factor)),
+        floor=table.get("floor", default.floor),
+        check_every=parse_duration(table["check_every"], where, "[alerts] check_every")
+        if "check_every" in table else default.check_every,
+        email_to=_addresses(table.get("email_to", []), where, "[alerts] email_to"),
+        reviewers=_addresses(table.get("reviewers", []), where, "[alerts] reviewers"),
+        digest_time=digest_time,
+        webhook_format=webhook_format,
     )
 
 

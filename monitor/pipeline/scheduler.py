@@ -29,7 +29,7 @@ from monitor.core.config import Config
 from monitor.core.records import GAP, Notice
 from monitor.pipeline import live
 from monitor.pipeline.collect import run_collection, run_status
-from monitor.pipeline.followup import after_collection
+from monitor.pipeline.followup import after_collection, score_collected
 from monitor.pipeline.refresh import run_refresh
 
 log = logging.getLogger("campaign_monitor.run")
@@ -68,12 +68,15 @@ def setup_logging(config: Config) -> None:
 # The weekly report job, handed in by the command line: reports sit above the pipeline,
 # which only knows that the job returns a one-line summary.
 ReportJob = Callable[[Config], str]
+# The alert check and the review digest, handed in the same way ([alerts] in the config).
+AlertJobs = tuple[Callable[[Config], str], Callable[[Config], str]]
 
 
 class Daemon:
-    def __init__(self, config: Config, report: ReportJob, stream: bool = False):
+    def __init__(self, config: Config, report: ReportJob, stream: bool = False, alerts: AlertJobs | None = None):
         self.config = config
         self.report_job = report
+        self.alert_jobs = alerts if config.alerts.enabled else None
         self.stream = stream or config.schedule.stream  # also follow the platforms' streams (monitor.pipeline.live)
         self.scheduler: BackgroundScheduler | None = None
         self.zone = ZoneInfo(config.schedule.timezone)
@@ -93,7 +96,24 @@ class Daemon:
         hour, minute = self.config.schedule.report_time.split(":")
         jobs.append(("report", CronTrigger(day_of_week=self.config.schedule.report_day, hour=int(hour),
                                            minute=int(minute), timezone=self.zone), self.report))
+        if self.alert_jobs:
+            check, digest = self.alert_jobs
+            jobs.append(("alerts", IntervalTrigger(seconds=self.config.alerts.check_every, timezone=self.zone),
+                         lambda: ("ok", self.scored(check))))
+            if self.config.alerts.reviewers:
+                hour, minute = self.config.alerts.digest_time.split(":")
+                jobs.append(("digest", CronTrigger(hour=int(hour), minute=int(minute), timezone=self.zone),
+                             lambda: ("ok", self.scored(digest))))
         return jobs
+
+    def scored(self, job: Callable[[Config], str]) -> str:
+        """Score what the streams brought first: an alert shows only posts checked for safeguarding."""
+        db = open_archive(self.config.archive)
+        try:
+            score_collected(self.config, db)
+        finally:
+            db.close()
+        return job(self.config)
 
     def collect(self, platform: str) -> tuple[str, str]:
         db = open_archive(self.config.archive)

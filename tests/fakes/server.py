@@ -43,6 +43,7 @@ class Request:
     query: dict[str, str]  # last value of each query parameter or form field (JSON body too)
     headers: dict[str, str]
     multi: dict[str, list[str]] = field(default_factory=dict)  # every value of repeated parameters
+    body: bytes = b""  # as sent
 
 
 @dataclass
@@ -152,7 +153,7 @@ class FakeServer:
                 query.update({k: v for k, v in json.loads(body).items() if isinstance(v, str)})
             except (ValueError, AttributeError):
                 pass
-        request = Request(method, parts.path, query, {k.lower(): v for k, v in handler.headers.items()}, multi)
+        request = Request(method, parts.path, query, {k.lower(): v for k, v in handler.headers.items()}, multi, body)
         with self.lock:
             self.requests.append(request)
             self.in_flight += 1

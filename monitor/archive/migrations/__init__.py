@@ -13,7 +13,7 @@ import importlib
 
 from monitor.archive.migrations.registry import MIGRATION_NAMES, migration, migrations
 
-MODULES = ("collection", "lean", "archivist", "search")  # m001-m011, m012, m013-m016, m017-
+MODULES = ("collection", "lean", "archivist", "search", "alerts")  # m001-m011, m012, m013-m016, m017, m018-
 for _module in MODULES:
     importlib.import_module(f"{__name__}.{_module}")
 
