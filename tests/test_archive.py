@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+import time
+from dataclasses import replace
 
 import pytest
 
 from monitor.core.records import Author, Fetch, Page, Post
 from monitor.archive import db as archive
+from monitor.archive import posts as posts_module
 from monitor.archive import ArchiveError, open_archive, save_page, start_run
 from monitor.archive.migrations import MIGRATION_NAMES
 
@@ -189,3 +192,45 @@ def test_second_writer_waits_for_the_first_instead_of_failing(tmp_path, db):
     db.conn.execute("COMMIT")
     t.join(10)
     assert done and done[0].new == 2
+
+
+@pytest.mark.parametrize("field", [*posts_module.TEXT_FIELDS, *(f"author.{f}" for f in posts_module.AUTHOR_FIELDS),
+                                   "hashtags"])
+def test_a_lone_surrogate_in_any_text_field_is_replaced_before_storing(field):
+    post = page(1).posts[0]
+    post.revision = "r1"
+    if field == "hashtags":
+        post = replace(post, hashtags=["ok\ud83d"])
+    elif field.startswith("author."):
+        post = replace(post, author=replace(post.author, **{field[7:]: "x\udc00"}))
+    else:
+        post = replace(post, **{field: "x\ud800"})
+    stored = posts_module.storable(post)
+    assert stored is not post
+    value = stored.hashtags[0] if field == "hashtags" else (
+        getattr(stored.author, field[7:]) if field.startswith("author.") else getattr(stored, field))
+    assert "\ufffd" in value and value.encode()
+
+
+def test_the_wal_is_checkpointed_while_the_writer_writes_and_folded_in_when_it_closes(tmp_path):
+    db = open_archive(tmp_path / "archive.db")
+    run = start_run(db, "test")
+    for n in range(60):  # ~6 MB of payloads: past the first checkpoint's threshold
+        batch = page(100, key_prefix=f"https://fake.social/s/{n}-")
+        for p in batch.posts:
+            p.raw = {"id": p.local_id, "content": "x" * 1000}
+        save_page(db, batch, run)
+    wal = tmp_path / "archive.db-wal"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not checkpointed(tmp_path / "archive.db"):
+        time.sleep(0.05)
+    assert checkpointed(tmp_path / "archive.db")
+    db.close()
+    assert not wal.exists()
+    assert sqlite3.connect(tmp_path / "archive.db").execute("SELECT count(*) FROM posts").fetchone()[0] == 6000
+
+
+def checkpointed(path) -> bool:
+    """Pages have been copied from the WAL into the file itself (by the archive's checkpoint thread:
+    the writer's automatic checkpoint is off, so only it grows the file while the writer writes)."""
+    return path.stat().st_size > 2_000_000

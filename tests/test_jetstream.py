@@ -116,6 +116,19 @@ def test_an_edit_is_a_new_version_and_a_delete_a_tombstone(jetstream, tmp_path):
     assert rows(tmp_path, "SELECT count(*) AS n FROM post_payloads")[0]["n"] == 0
 
 
+def test_an_edit_that_takes_the_hashtag_away_is_kept_as_a_version_and_others_untagged_edits_are_not(
+        jetstream, tmp_path):
+    with Following(tmp_path, jetstream):
+        wait_for(lambda: jetstream.connections)
+        did, rkey = jetstream.post("Our nurture group")
+        wait_for(lambda: len(posts(tmp_path)) == 1)
+        other, other_rkey = jetstream.post("Lunch", author="stranger", tags=())
+        jetstream.edit(other, other_rkey, "Lunch was late", tags=())
+        jetstream.edit(did, rkey, "Our nurture group (tag removed)", tags=())
+        wait_for(lambda: posts(tmp_path)[0]["version"] == 2)
+    assert [p["text"] for p in posts(tmp_path)] == ["Our nurture group (tag removed)"]
+
+
 def test_the_cursor_is_the_last_event_seen_even_when_none_was_the_campaigns(jetstream, tmp_path):
     with Following(tmp_path, jetstream):
         wait_for(lambda: jetstream.connections)

@@ -60,6 +60,7 @@ class _Batch:
     posts: list[Post] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     gone: dict[str, str] = field(default_factory=dict)
+    edits: list[Post] = field(default_factory=list)  # updates without the campaign's hashtags
     warnings: list[Notice] = field(default_factory=list)
     first_us: int | None = None
     last_us: int | None = None
@@ -92,6 +93,8 @@ class _Reader:
                 batch.gone[record_uri(event["did"], commit["rkey"])] = "deleted on Bluesky (Jetstream delete commit)"
             elif commit["operation"] in ("create", "update") and post_hashtags(commit["record"]) & self.hashtags:
                 batch.posts.append(commit_post(event, self.cdn))
+            elif commit["operation"] == "update":  # the hashtag edited away: a new version, if the post is ours
+                batch.edits.append(commit_post(event, self.cdn))
         except TRANSFORM_ERRORS as e:
             self._reject(batch, event, f"{type(e).__name__}: {e}", _ident(event))
         return time_us
@@ -186,13 +189,13 @@ def _fill(ws: Any, reader: _Reader, batch: _Batch, position: int | None) -> int 
 def _page(cfg: BlueskyConfig, source: str, batch: _Batch, position: int | None, recorder: http.Recorder,
           since: int | None, connected: str) -> Page:
     fetches = recorder.drain()
-    if batch.posts or batch.rejects:  # the provenance of these posts: the frames they came in, on which connection
+    if batch.posts or batch.edits or batch.rejects:  # their provenance: the frames they came in, on which connection
         fetches.append(Fetch(NAME, source, "GET", f"{cfg.jetstream}/subscribe",
                              {"wantedCollections": POST_COLLECTION, "cursor": since, "connected_at": connected,
                               "first_time_us": batch.first_us, "last_time_us": batch.last_us, "frames": batch.frames},
                              101, utc_now()))
     return Page(NAME, source, STREAM, batch.posts, fetches, str(position) if position is not None else None,
-                warnings=batch.warnings, rejects=batch.rejects, gone=batch.gone)
+                warnings=batch.warnings, rejects=batch.rejects, gone=batch.gone, edits=batch.edits)
 
 
 def _open(url: str, recorder: http.Recorder, policy: HttpPolicy) -> Any:

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 from sqlite_utils import Database
 
 from monitor import __version__
+from monitor.archive.checkpoint import ArchiveConnection
 from monitor.archive.migrations import MIGRATION_NAMES, migrations
 from monitor.archive.posts import (
     SaveResult,
@@ -30,7 +31,7 @@ from monitor.archive.posts import (
     tombstone,
 )
 from monitor.core.clock import utc_now
-from monitor.core.records import Fetch, Notice, Page, RefreshBatch
+from monitor.core.records import Fetch, Notice, Page, Post, RefreshBatch
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -79,13 +80,17 @@ def open_archive(path: str | Path) -> Database:
     path = Path(path)
     if not path.parent.exists():
         raise ArchiveError(f"{path}: folder {path.parent} does not exist")
+    conn = None
     try:
         _ours(path)
-        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000,
+                               factory=ArchiveConnection)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
+            conn.close()
             raise ArchiveError(f"{path}: could not switch the archive to WAL mode ({mode})")
+        conn.start_checkpoints(str(path))  # not inside COMMIT (monitor.archive.checkpoint)
         # NORMAL in WAL mode syncs at checkpoints, not at each commit. A power cut may then lose
         # the last transactions, never corrupt the file, and a lost transaction takes its page's
         # cursor with it, so those posts are fetched again (tests/test_crash.py shows the pair
@@ -100,7 +105,11 @@ def open_archive(path: str | Path) -> Database:
         conn.execute("PRAGMA secure_delete = ON")
         db = Database(conn)
         _migrate(db, path)
-    except sqlite3.DatabaseError as e:
+    except (sqlite3.DatabaseError, ArchiveError) as e:
+        if conn is not None:
+            conn.close()  # and its checkpoint thread
+        if isinstance(e, ArchiveError):
+            raise
         if is_disk_error(e):  # a full disk while creating or upgrading the schema: each migration rolled back
             raise ArchiveError(f"{path}: {e}; {DISK_HINT}") from None
         raise ArchiveError(f"{path}: not a usable SQLite archive ({e})") from None
@@ -146,6 +155,8 @@ def write_transaction(db: Database) -> Iterator[None]:
         db.conn.execute("ROLLBACK")
         raise
     db.conn.execute("COMMIT")
+    if isinstance(db.conn, ArchiveConnection):
+        db.conn.after_commit()
 
 
 class Writer:
@@ -242,7 +253,7 @@ def save_pages(db: Database, pages: list[Page], run_id: int) -> list[SaveResult]
     with write_transaction(db):
         for page in pages:
             fetch_id = _insert_fetches(db, page.fetches, run_id)
-            results.append(store_posts(db, page.posts, fetch_id, page.source))
+            results.append(store_posts(db, page.posts + known(db, page), fetch_id, page.source))
             if page.rejects:
                 _store_rejects(db, page, fetch_id)
             if page.gone or page.gone_local:
@@ -250,6 +261,16 @@ def save_pages(db: Database, pages: list[Page], run_id: int) -> list[SaveResult]
             if page.cursor is not None:
                 advance_cursor(db, page, run_id)
     return results
+
+
+def known(db: Database, page: Page) -> list[Post]:
+    """The page's edits of posts the archive holds (the edit took the hashtag away; the post stays ours)."""
+    keys = {p.key for p in page.edits}
+    held: set[str] = set()
+    for chunk in (list(keys)[i : i + 500] for i in range(0, len(keys), 500)):
+        held.update(k for (k,) in db.execute(
+            f"SELECT key FROM posts WHERE platform = ? AND key IN ({placeholders(chunk)})", [page.platform, *chunk]))
+    return [p for p in page.edits if p.key in held]
 
 
 def local_keys(db: Database, page: Page) -> dict[str, str]:

@@ -134,6 +134,9 @@ class Page:
     # or by the id on this page's source (Mastodon's delete event names only that); -> reason
     gone: dict[str, str] = field(default_factory=dict)
     gone_local: dict[str, str] = field(default_factory=dict)
+    # Edits a stream saw of posts that no longer carry a campaign hashtag: stored as a new
+    # version of a post the archive already holds, and ignored for any other post
+    edits: list[Post] = field(default_factory=list)
 
 
 @dataclass

@@ -199,7 +199,8 @@ def _collect_source(
                     progress.update(task, posts=posts, pages=pages)
                 age = time.monotonic() - held_since
                 if max_requests is None:  # live: posts now, a cursor alone every few seconds
-                    if page.posts or page.rejects or page.gone or page.gone_local or age >= LIVE_CURSOR_SECONDS:
+                    stored = page.posts or page.edits or page.rejects or page.gone or page.gone_local
+                    if stored or age >= LIVE_CURSOR_SECONDS:
                         commit()
                 elif len(held) >= PAGES_PER_COMMIT or age >= SECONDS_PER_COMMIT:
                     commit()
