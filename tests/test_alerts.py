@@ -170,3 +170,12 @@ def test_alerts_test_sends_one_of_each(tmp_path, smtp_inbox, receiver, run_cli):
     assert sorted(m.rcpt_tos[0] for m in inbox) == ["comms@example.org", "safeguarding@example.org"]
     assert receiver.bodies()[0]["kind"] == "test"
     assert rows(tmp_path, "SELECT count(*) AS n FROM alerts")[0]["n"] == 0  # a test opens no spike
+
+
+def test_alerts_test_works_before_the_first_collect_and_makes_no_archive(tmp_path, smtp_inbox, receiver, run_cli):
+    port, inbox = smtp_inbox
+    campaign(tmp_path, port)
+    result = run_cli("alerts", "test", "-c", str(tmp_path / "campaign.toml"))
+    assert result.exit_code == 0, result.output
+    assert "spike alert: sent by email, webhook" in result.output
+    assert len(inbox) == 2 and not (tmp_path / "archive.db").exists()
