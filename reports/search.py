@@ -68,7 +68,8 @@ def search(db: Database, query: str, shown: Disclosure, *, platform: str | None 
     """The best `limit` visible posts matching `query` (FTS5 syntax), best first.
 
     The index ranks first (FTS5 computes bm25 for the matches in C, the filters checked on
-    each match's row), and only the best are joined to `visible_posts`; the window widens until `limit` hits are found or the matches run out. Ranking costs a few
+    each match's row), and only the best are joined to `visible_posts`, more of them until
+    `limit` hits are found or the matches run out. Ranking costs a few
     microseconds a match, so a word in most posts ("nurture", in this campaign) would cost
     seconds over a million: a query ranks at most the RANKED matches of its window collected
     last (the index's own order, rowid; collected last is posted last, but for a first
@@ -104,29 +105,29 @@ def _ranked(db: Database, query: str, where: str, params: list, bounds: tuple[in
         db.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? LIMIT 0", [query])  # a bad query still says so
         return Found([], False)
     lo, hi = bounds
-    oldest = db.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? AND rowid BETWEEN ? AND ?"
-                        " ORDER BY rowid DESC LIMIT 1 OFFSET ?", [query, lo, hi, RANKED - 1]).fetchone()
-    capped = oldest is not None
-    lo = oldest[0] if capped else lo
+    # One pass of the index: the window's last RANKED matches in its own (rowid) order, each
+    # with its bm25, ranked here. Asking the index twice (where the window starts, then the
+    # best of it) evaluated a phrase or a prefix* twice, and each pass is most of the cost.
+    matches = db.execute(
+        f"SELECT posts_fts.rowid, bm25(posts_fts) FROM posts_fts{where} posts_fts MATCH ?"
+        " AND posts_fts.rowid BETWEEN ? AND ? ORDER BY posts_fts.rowid DESC LIMIT ?",
+        [*params, query, lo, hi, RANKED + 1]).fetchall()
+    capped = len(matches) > RANKED
+    ranked = sorted(matches[:RANKED], key=lambda m: m[1])  # stable: equal scores, newest first
+    rows: list[tuple] = []
     window = max(limit * 4, 50)
-    while True:
-        # bm25() ordered by SQLite, not FTS5's own `ORDER BY rank`, which measured twice as slow
-        # under a rowid range; snippets are cut afterwards, for the hits alone
-        rows = db.execute(
-            "SELECT v.id, v.platform, v.created_at, a.platform, a.handle, v.url, m.score FROM"
-            f" (SELECT posts_fts.rowid AS id, bm25(posts_fts) AS score FROM posts_fts{where} posts_fts MATCH ?"
-            "  AND posts_fts.rowid BETWEEN ? AND ? ORDER BY score LIMIT ?) m"
-            " JOIN visible_posts v ON v.id = m.id LEFT JOIN authors a ON a.id = v.author_id"
-            " ORDER BY m.score LIMIT ?",
-            [*params, query, lo, hi, window, limit],
-        ).fetchall()
-        if len(rows) < limit and window < RANKED and db.execute(
-                "SELECT count(*) FROM (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? AND rowid BETWEEN ? AND ?"
-                " LIMIT ?)", [query, lo, hi, window]).fetchone()[0] >= window:
-            window *= 4
-            continue
-        cuts = _snippets(db, query, [row[0] for row in rows])
-        return Found([_hit((*row[:6], cuts.get(row[0]), row[6]), shown) for row in rows], capped)
+    for start in range(0, len(ranked), window):  # the best that reports may show, a window at a time
+        chunk = ranked[start : start + window]
+        shown_rows = {row[0]: row for row in db.execute(
+            "SELECT v.id, v.platform, v.created_at, a.platform, a.handle, v.url FROM visible_posts v"
+            f" LEFT JOIN authors a ON a.id = v.author_id WHERE v.id IN ({','.join('?' * len(chunk))})",
+            [post_id for post_id, _ in chunk])}
+        rows += [(*shown_rows[post_id], score) for post_id, score in chunk if post_id in shown_rows]
+        if len(rows) >= limit:
+            break
+    rows = rows[:limit]
+    cuts = _snippets(db, query, [row[0] for row in rows])
+    return Found([_hit((*row[:6], cuts.get(row[0]), row[6]), shown) for row in rows], capped)
 
 
 def _snippets(db: Database, query: str, ids: list[int]) -> dict[int, str]:

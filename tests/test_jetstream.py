@@ -4,16 +4,15 @@ the real `websockets` client, the archive's one writer."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import pytest
 
 from monitor.archive import open_archive
 from monitor.core.config import load_config
-from monitor.pipeline.collect import run_collection
 from tests.conftest import rows, write_config
 from tests.fakes.jetstream import TAG, FakeJetstream, now_us
+from tests.following import Following, wait_for
 
 
 @pytest.fixture
@@ -27,41 +26,8 @@ def stream_config(tmp_path, server, extra: str = ""):
         f'\n[bluesky]\nservice = "http://127.0.0.1:9"\njetstream = "{server.url}"\ncdn = "http://127.0.0.1:9"\n' + extra))
 
 
-class Following:
-    """`run_collection(live=True)` in a thread, as the daemon runs it, until stopped."""
-
-    def __init__(self, tmp_path, server):
-        self.config = load_config(stream_config(tmp_path, server))
-        self.stop = threading.Event()
-        self.notices: list = []
-        self.outcomes: list = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        db = open_archive(self.config.archive)
-        try:
-            self.outcomes = run_collection(self.config, db, platforms=["bluesky"], stop=self.stop, live=True,
-                                           on_notice=lambda platform, notice: self.notices.append(notice))
-        finally:
-            db.close()
-
-    def __enter__(self) -> "Following":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join(10)
-        assert not self.thread.is_alive()
-
-
-def wait_for(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
+def follow(tmp_path, server) -> Following:
+    return Following(stream_config(tmp_path, server), "bluesky")
 
 
 def posts(tmp_path) -> list[dict]:
@@ -72,7 +38,7 @@ def posts(tmp_path) -> list[dict]:
 
 
 def test_a_tagged_post_reaches_the_archive_within_two_seconds_and_others_are_left_out(jetstream, tmp_path):
-    with Following(tmp_path, jetstream):
+    with follow(tmp_path, jetstream):
         wait_for(lambda: jetstream.connections)
         jetstream.post("Lunch was nice", tags=())
         jetstream.post("Nurture kept me in school", tags=(TAG.lower(),))
@@ -84,14 +50,14 @@ def test_a_tagged_post_reaches_the_archive_within_two_seconds_and_others_are_lef
 
 def test_a_hashtag_typed_without_a_facet_still_counts(jetstream, tmp_path):
     record_tags: tuple[str, ...] = ()
-    with Following(tmp_path, jetstream):
+    with follow(tmp_path, jetstream):
         wait_for(lambda: jetstream.connections)
         jetstream.post(f"Typed by hand #{TAG}!", tags=record_tags)
         wait_for(lambda: len(posts(tmp_path)) == 1)
 
 
 def test_the_commit_event_is_kept_as_the_raw_payload_with_its_connection_as_provenance(jetstream, tmp_path):
-    with Following(tmp_path, jetstream):
+    with follow(tmp_path, jetstream):
         wait_for(lambda: jetstream.connections)
         jetstream.post("Our nurture group")
         wait_for(lambda: len(posts(tmp_path)) == 1)
@@ -103,7 +69,7 @@ def test_the_commit_event_is_kept_as_the_raw_payload_with_its_connection_as_prov
 
 
 def test_an_edit_is_a_new_version_and_a_delete_a_tombstone(jetstream, tmp_path):
-    with Following(tmp_path, jetstream):
+    with follow(tmp_path, jetstream):
         wait_for(lambda: jetstream.connections)
         did, rkey = jetstream.post("First words")
         wait_for(lambda: len(posts(tmp_path)) == 1)
@@ -118,7 +84,7 @@ def test_an_edit_is_a_new_version_and_a_delete_a_tombstone(jetstream, tmp_path):
 
 def test_an_edit_that_takes_the_hashtag_away_is_kept_as_a_version_and_others_untagged_edits_are_not(
         jetstream, tmp_path):
-    with Following(tmp_path, jetstream):
+    with follow(tmp_path, jetstream):
         wait_for(lambda: jetstream.connections)
         did, rkey = jetstream.post("Our nurture group")
         wait_for(lambda: len(posts(tmp_path)) == 1)
@@ -130,7 +96,7 @@ def test_an_edit_that_takes_the_hashtag_away_is_kept_as_a_version_and_others_unt
 
 
 def test_the_cursor_is_the_last_event_seen_even_when_none_was_the_campaigns(jetstream, tmp_path):
-    with Following(tmp_path, jetstream):
+    with follow(tmp_path, jetstream):
         wait_for(lambda: jetstream.connections)
         for _ in range(5):
             jetstream.post("Nothing to do with it", tags=())
@@ -142,12 +108,12 @@ def test_the_cursor_is_the_last_event_seen_even_when_none_was_the_campaigns(jets
 
 
 def test_a_restart_resumes_a_few_seconds_before_its_cursor_without_duplicates(jetstream, tmp_path):
-    with Following(tmp_path, jetstream):
+    with follow(tmp_path, jetstream):
         wait_for(lambda: jetstream.connections)
         jetstream.post("Before the restart")
         wait_for(lambda: len(posts(tmp_path)) == 1)
     jetstream.post("While we were down")
-    with Following(tmp_path, jetstream):
+    with follow(tmp_path, jetstream):
         wait_for(lambda: len(posts(tmp_path)) == 2)
         time.sleep(0.5)
     resumed = int(jetstream.connections[-1]["cursor"])
@@ -156,7 +122,7 @@ def test_a_restart_resumes_a_few_seconds_before_its_cursor_without_duplicates(je
 
 
 def test_a_connection_cut_mid_frame_is_reopened_and_nothing_is_missed_or_doubled(jetstream, tmp_path):
-    with Following(tmp_path, jetstream) as following:
+    with follow(tmp_path, jetstream) as following:
         wait_for(lambda: jetstream.connections)
         jetstream.post("One")
         wait_for(lambda: len(posts(tmp_path)) == 1)
@@ -170,7 +136,7 @@ def test_a_connection_cut_mid_frame_is_reopened_and_nothing_is_missed_or_doubled
 
 
 def test_malformed_frames_are_kept_as_rejects_and_the_stream_goes_on(jetstream, tmp_path):
-    with Following(tmp_path, jetstream):
+    with follow(tmp_path, jetstream):
         wait_for(lambda: jetstream.connections)
         jetstream.malformed()
         jetstream.post("After the noise")
@@ -183,7 +149,7 @@ def test_malformed_frames_are_kept_as_rejects_and_the_stream_goes_on(jetstream, 
 
 def test_a_refused_handshake_is_retried_after_its_retry_after(jetstream, tmp_path):
     jetstream.refuse(429, retry_after=1)
-    with Following(tmp_path, jetstream):
+    with follow(tmp_path, jetstream):
         wait_for(lambda: jetstream.connections, timeout=5)
         jetstream.post("Through at last")
         wait_for(lambda: len(posts(tmp_path)) == 1)
@@ -198,6 +164,6 @@ def test_a_cursor_older_than_the_replay_window_warns_of_the_gap(jetstream, tmp_p
                ["bluesky", f"127.0.0.1:{jetstream.port}", "jetstream", str(now_us() - 3 * 86400 * 10**6), "x"])
     db.conn.commit()
     db.close()
-    with Following(tmp_path, jetstream) as following:
+    with follow(tmp_path, jetstream) as following:
         wait_for(lambda: following.notices)
     assert following.notices[0].kind == "gap"

@@ -3,17 +3,14 @@ Mastodon.py's own streaming client, stored by the archive's one writer."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
-from monitor.archive import open_archive
-from monitor.core.config import load_config
-from monitor.pipeline.collect import run_collection
 from tests.conftest import rows, write_config
 from tests.fakes.mastodon import status
 from tests.fakes.mastodon_streaming import StreamingMastodon
+from tests.following import Following, wait_for
 
 
 @pytest.fixture
@@ -22,39 +19,8 @@ def instance():
         yield server
 
 
-class Following:
-    def __init__(self, tmp_path, server):
-        self.config = load_config(write_config(tmp_path / "campaign.toml", [server.url]))
-        self.stop = threading.Event()
-        self.notices: list = []
-        self.outcomes: list = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        db = open_archive(self.config.archive)
-        try:
-            self.outcomes = run_collection(self.config, db, platforms=["mastodon"], stop=self.stop, live=True,
-                                           on_notice=lambda platform, notice: self.notices.append(notice))
-        finally:
-            db.close()
-
-    def __enter__(self) -> "Following":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join(10)
-        assert not self.thread.is_alive()
-
-
-def wait_for(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
+def follow(tmp_path, server) -> Following:
+    return Following(write_config(tmp_path / "campaign.toml", [server.url]), "mastodon")
 
 
 def posts(tmp_path) -> list[dict]:
@@ -65,7 +31,7 @@ def posts(tmp_path) -> list[dict]:
 
 
 def test_a_status_on_the_hashtag_stream_reaches_the_archive_within_two_seconds(instance, tmp_path):
-    with Following(tmp_path, instance):
+    with follow(tmp_path, instance):
         wait_for(lambda: instance.streaming)
         instance.announce(status("stream.example", 1, text="Nurture kept Jo in school"))
         sent = time.monotonic()
@@ -76,7 +42,7 @@ def test_a_status_on_the_hashtag_stream_reaches_the_archive_within_two_seconds(i
 
 
 def test_an_edit_on_the_stream_is_a_new_version_and_a_delete_a_tombstone(instance, tmp_path):
-    with Following(tmp_path, instance):
+    with follow(tmp_path, instance):
         wait_for(lambda: instance.streaming)
         served = instance.announce(status("stream.example", 2))
         wait_for(lambda: len(posts(tmp_path)) == 1)
@@ -88,7 +54,7 @@ def test_an_edit_on_the_stream_is_a_new_version_and_a_delete_a_tombstone(instanc
 
 
 def test_a_connection_cut_mid_event_is_reopened_by_mastodon_py(instance, tmp_path):
-    with Following(tmp_path, instance):
+    with follow(tmp_path, instance):
         wait_for(lambda: instance.streaming)
         instance.drop_mid_event()
         instance.announce(status("stream.example", 3))  # lost with the connection: the poll fetches it
@@ -99,7 +65,7 @@ def test_a_connection_cut_mid_event_is_reopened_by_mastodon_py(instance, tmp_pat
 
 
 def test_a_malformed_event_is_kept_as_a_reject_and_the_stream_goes_on(instance, tmp_path):
-    with Following(tmp_path, instance):
+    with follow(tmp_path, instance):
         wait_for(lambda: instance.streaming)
         instance.malformed()
         instance.announce(status("stream.example", 5))
@@ -108,7 +74,7 @@ def test_a_malformed_event_is_kept_as_a_reject_and_the_stream_goes_on(instance, 
 
 
 def test_a_stream_seen_by_the_poll_too_is_one_row(instance, tmp_path, run_cli):
-    with Following(tmp_path, instance):
+    with follow(tmp_path, instance):
         wait_for(lambda: instance.streaming)
         instance.announce(status("stream.example", 6))
         wait_for(lambda: len(posts(tmp_path)) == 1)
@@ -118,7 +84,7 @@ def test_a_stream_seen_by_the_poll_too_is_one_row(instance, tmp_path, run_cli):
 
 def test_an_instance_refusing_anonymous_streaming_is_named_once_and_the_stream_ends(tmp_path):
     with StreamingMastodon("closed.example", require_stream_auth="secret") as server:
-        with Following(tmp_path, server) as following:
+        with follow(tmp_path, server) as following:
             wait_for(lambda: following.notices)
             following.thread.join(5)
             assert not following.thread.is_alive()

@@ -28,6 +28,18 @@ def jwt(payload: dict) -> str:
     return f"{_b64({'typ': 'at+jwt', 'alg': 'ES256K'})}.{_b64(payload)}.c2lnbmF0dXJl"
 
 
+def tagged(text: str, tags: tuple[str, ...]) -> tuple[str, list[dict]]:
+    """`text` with " #tag" added for each tag, and the tag facets that mark them (byte offsets, as Bluesky counts)."""
+    facets = []
+    for tag in tags:
+        start = len(text.encode()) + 1
+        text += f" #{tag}"
+        facets.append({"$type": "app.bsky.richtext.facet",
+                       "index": {"byteStart": start, "byteEnd": start + len(tag.encode()) + 1},
+                       "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}]})
+    return text, facets
+
+
 def iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
@@ -38,13 +50,7 @@ def post_view(n: int, *, text: str | None = None, tags: tuple[str, ...] = ("Aspi
     did = "did:plc:" + hashlib.sha256(handle.encode()).hexdigest()[:24]
     created = created or NOW - timedelta(hours=n)
     body = text or f"Nurture group story {n}: our calm space kept a pupil in school."
-    facets, full = [], body
-    for tag in tags:
-        start = len(full.encode()) + 1
-        full += f" #{tag}"
-        facets.append({"$type": "app.bsky.richtext.facet",
-                       "index": {"byteStart": start, "byteEnd": start + len(tag.encode()) + 1},
-                       "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}]})
+    full, facets = tagged(body, tags)
     rkey = f"3m{n:011d}"
     view: dict[str, Any] = {
         "uri": f"at://{did}/app.bsky.feed.post/{rkey}",

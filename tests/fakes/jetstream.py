@@ -24,6 +24,8 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 from websockets.sync.server import serve
 
+from tests.fakes.bluesky import tagged
+
 TAG = "AspireNotToExclude"
 
 
@@ -37,13 +39,7 @@ def now_us() -> int:
 
 def post_record(text: str, tags: tuple[str, ...] = (TAG,), *, created: datetime | None = None,
                 image_cid: str | None = None) -> dict:
-    facets, full = [], text
-    for tag in tags:
-        start = len(full.encode()) + 1
-        full += f" #{tag}"
-        facets.append({"$type": "app.bsky.richtext.facet",
-                       "index": {"byteStart": start, "byteEnd": start + len(tag.encode()) + 1},
-                       "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}]})
+    full, facets = tagged(text, tags)
     created = created or datetime.now(timezone.utc)
     record: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": full, "langs": ["en"], "facets": facets,
                               "createdAt": created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 1000:03d}Z"}
