@@ -142,7 +142,7 @@ def _terms(db: Database, period: Period, scan: bool, per_kind: int = 60) -> dict
     rows = db.execute(
         "SELECT kind, value, n FROM (SELECT kind, value, n, row_number() OVER (PARTITION BY kind ORDER BY n DESC,"
         " value) AS rank FROM (SELECT t.kind, t.value, count(*) AS n FROM"
-        f" {visible_in_period(scan, ' JOIN post_terms t ON t.post_id = v.id')} AND t.kind IN (?, ?)"
+        f" {visible_in_period(scan, ' JOIN post_terms t ON t.post_id = v.id')} AND +t.kind IN (?, ?)"
         " GROUP BY t.kind, t.value)) WHERE rank <= ? ORDER BY kind, n DESC, value",
         [*period.utc_bounds, LINK, HASHTAG, per_kind],
     ).fetchall()
@@ -229,7 +229,8 @@ def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str
 
     prev_first = _first_seen(db, period.previous()) if len(before.authors) else {}
     agg.new_participants = len(new_ids)
-    before.new_participants = sum(1 for first in prev_first.values() if first >= period.previous().utc_bounds[0])
+    prev_start = period.previous().utc_bounds[0]  # once, not once an author
+    before.new_participants = sum(1 for first in prev_first.values() if first >= prev_start)
     headlines = [Headline(m, m.value(agg), m.value(before)) for m in HEADLINES]
 
     hourly = agg.hourly
