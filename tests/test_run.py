@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import following
 from tests.conftest import count_posts, write_config
 from tests.fakes.mastodon import FakeMastodon, lean_status, seed
 
@@ -50,12 +51,8 @@ def schedule(tmp_path: Path) -> dict[str, dict]:
 
 
 def wait_for(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+    """As the stream tests wait, with a daemon's longer default (it starts a process first)."""
+    following.wait_for(condition, timeout)
 
 
 def runs_of(tmp_path: Path) -> int:
