@@ -25,6 +25,7 @@ from monitor.archive.posts import (
     SaveResult,
     digest,
     placeholders,
+    post_ids,
     snapshot,
     storable_json,
     store_posts,
@@ -265,11 +266,7 @@ def save_pages(db: Database, pages: list[Page], run_id: int) -> list[SaveResult]
 
 def known(db: Database, page: Page) -> list[Post]:
     """The page's edits of posts the archive holds (the edit took the hashtag away; the post stays ours)."""
-    keys = {p.key for p in page.edits}
-    held: set[str] = set()
-    for chunk in (list(keys)[i : i + 500] for i in range(0, len(keys), 500)):
-        held.update(k for (k,) in db.execute(
-            f"SELECT key FROM posts WHERE platform = ? AND key IN ({placeholders(chunk)})", [page.platform, *chunk]))
+    held = post_ids(db, page.platform, list({p.key for p in page.edits}))
     return [p for p in page.edits if p.key in held]
 
 
