@@ -40,7 +40,8 @@ def build_report(config: Config, db: Database, period: Period, out: Path | None 
         accepted = register(db, config, "accepted", *period.utc_bounds)
         metrics = compute(db, period, zone=ZoneInfo(config.schedule.timezone), hashtags=config.hashtags,
                           shown=disclosure(config),
-                          testimonies=accepted[["date", "platform", "author", "text", "link", "consent"]])
+                          testimonies=accepted[["date", "platform", "author", "text", "picture_text", "link",
+                                                        "consent"]])
     finally:
         db.execute(f"PRAGMA cache_size = {cache}")
     html_text = render_html(metrics, config.name)

@@ -2,7 +2,8 @@
 
 Only testimonies a reviewer may release appear: of the status asked for, and never a
 post flagged for safeguarding unless a reviewer accepted it. The text is the reviewer's
-redaction when there is one. Authors appear as pseudonyms unless [report] show_authors.
+redaction when there is one; `picture_text` is what its pictures say (descriptions and
+recognised text), redacted with it. Authors appear as pseudonyms unless [report] show_authors.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from reports.export import write_atomic, write_workbook
 from reports.metrics import in_period
 from reports.pseudonym import disclosure
 
-COLUMNS = ["id", "text", "link", "platform", "date", "author", "status", "consent", "notes",
+COLUMNS = ["id", "text", "picture_text", "link", "platform", "date", "author", "status", "consent", "notes",
            "media_sha256", "score", "reasons"]
 
 
@@ -35,13 +36,13 @@ def register(db: Database, config: Config, status: str = "accepted", since: str 
     # visible_posts: the one rule for what outputs may show (flags, redactions, deletions)
     rows = db.query(
         "SELECT v.id, v.text, v.url, v.platform, v.created_at, v.author, v.testimony_status AS status, v.consent,"
-        " v.note, v.testimony_score AS score, v.reasons,"
+        " v.note, v.testimony_score AS score, v.reasons, v.media_text,"
         " (SELECT group_concat(sha256, ' ') FROM media_files m WHERE m.post_id = v.id AND m.status = 'stored') AS media"
         f" FROM visible_posts v WHERE {' AND '.join(where)} ORDER BY +v.created_at",  # sorted, not scanned in order
         params,
     )
     records = [
-        {"id": r["id"], "text": shown.text(r["text"]), "link": shown.link(r["url"]), "platform": r["platform"],
+        {"id": r["id"], "text": shown.text(r["text"]), "picture_text": shown.text(r["media_text"] or ""), "link": shown.link(r["url"]), "platform": r["platform"],
          "date": r["created_at"][:10], "author": shown.author(r["platform"], r["author"]),
          "status": r["status"], "consent": r["consent"], "notes": r["note"] or "", "media_sha256": r["media"] or "",
          "score": r["score"], "reasons": "; ".join(sorted({h["kind"].replace("_", " ")

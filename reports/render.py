@@ -84,8 +84,10 @@ def _quotes(frame: pd.DataFrame) -> str:
     if frame.empty:
         return '<p class="muted">No accepted testimony from this period yet.</p>'
     return "".join(
-        f'<blockquote>{safe_html(r["text"], r["link"], limit=1000)}<br><span class="muted">'
-        f'{_esc(r["author"])}, {_esc(r["platform"])}, {_esc(r["date"])}</span></blockquote>'
+        f'<blockquote>{safe_html(r["text"], r["link"], limit=1000)}'
+        + (f'<br><span class="muted">Its pictures say:</span> {_esc(r["picture_text"][:1000].replace(chr(10), " / "))}'
+           if r.get("picture_text") else "")
+        + f'<br><span class="muted">{_esc(r["author"])}, {_esc(r["platform"])}, {_esc(r["date"])}</span></blockquote>'
         for r in frame.to_dict(orient="records"))
 
 
@@ -156,6 +158,8 @@ def render_markdown(m: Metrics, campaign: str) -> str:
                   f"{m.testimony_counts.get('accepted', 0)} accepted.", ""]
         for r in m.tables["testimonies"].to_dict(orient="records"):
             lines.append(f"> {_md(r['text'])} ({_md(r['author'])}, {r['platform']}, {r['date']}) {_md_url(r['link'])}")
+            if r.get("picture_text"):
+                lines.append(f">\n> Its pictures say: {_md(r['picture_text'][:1000].replace(chr(10), ' / '))}")
             lines.append("")
     lines += ["## Fixity", "", m.fixity, ""]
     if m.coverage_notes:

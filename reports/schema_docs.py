@@ -88,7 +88,9 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "posts": ("Every post collected, one row each, its latest state; a deleted post keeps a content-free row.", {
         "local_id": "The post's id on the instance that served it", "deleted_at": f"When it was found deleted {UTC}",
         "deletion_reason": "How the deletion was found", "revision": "The platform's name for this version (Bluesky CID)",
-        "revised_at": f"When the platform made this version {UTC}"}),
+        "revised_at": f"When the platform made this version {UTC}",
+        "media_text": "What its pictures say: their descriptions (alt text), then the text read in them; a reviewer's "
+                      "redaction replaces it"}),
     "post_versions": ("Earlier states of posts that were edited or whose counts grew: nothing is overwritten.", {
         "superseded_at": f"When a newer version replaced it {UTC}"}),
     "post_payloads": ("The raw payload of each live post, as received, with its digest. Archivist only.", {}),
@@ -105,7 +107,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "score": "Testimony score, 0 to 1", "status": "none, candidate, accepted or rejected",
         "flagged": "1: may identify a child; kept out of every output until a reviewer accepts it",
         "flag_reasons": "What the safeguarding check found (JSON array of labels)",
-        "scored_at": f"When it was scored {UTC}", "model_version": "The scoring model's version"}),
+        "scored_at": f"When it was scored {UTC}", "model_version": "The scoring model's version",
+        "media_text_redacted": "1: a reviewer replaced what its pictures say; reading never writes it again"}),
     "testimony_decisions": ("Every reviewer decision, in order: the audit trail of the register.", {
         "action": "accept, reject, redact or consent", "status": "The status it set"}),
     "media_files": ("Pictures and videos of posts, downloaded under the media rules, stored by content hash.", {
@@ -114,6 +117,14 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "size": "Size (bytes)", "path": "Where it is stored, under the media folder",
         "attempts": "Download attempts (a count)", "last_error": "Why the last attempt failed",
         "fetched_at": f"When it was stored {UTC}", "faces": "Faces found in the picture (a count; empty: not looked at)"}),
+    "media_text": ("What each stored picture or video says, read once by file (OCR of posters, burnt-in captions).", {
+        "kind": "image or video", "status": "read, unreadable (not a file the reader decodes) or failed (tried again)",
+        "engine": "What read it: OCR engine, models and versions", "text": "The recognised lines, one a line",
+        "lines": "Each line with its confidence (0-1), box (four corners, pixels) and, in a video, start and end "
+                 "(seconds) (JSON)",
+        "frames": "Video frames read (a count)", "seconds": "How much of the video was read (seconds)",
+        "truncated": "1: only the start of a long video was read ([reading] max_seconds, max_frames)",
+        "attempts": "Readings tried with this engine (a count)", "read_at": f"When it was read {UTC}"}),
     "rejected_items": ("Items of a page that could not be read as posts, kept as received so nothing is lost.", {
         "stream": "Which listing of the source", "item_id": "The item's id, where it had one",
         "reason": "Why it could not be read"}),

@@ -92,7 +92,7 @@ def test_the_preservation_bag_holds_flagged_posts_and_their_raw_payloads(archive
 
 
 def test_the_media_of_a_bag_are_its_posts_files_by_content(bag, tmp_path):
-    [media] = rows(tmp_path, "SELECT sha256, path FROM media_files WHERE status = 'stored'")
+    [media] = rows(tmp_path, "SELECT DISTINCT sha256, path FROM media_files WHERE status = 'stored'")
     copied = bag / "data" / media["path"]
     assert copied.read_bytes() == (tmp_path / media["path"]).read_bytes()
     assert any(media["sha256"] in p["media_sha256"] for p in lines(bag / "data" / "posts.jsonl"))

@@ -57,7 +57,7 @@ def test_a_flipped_byte_in_a_raw_payload_fails_verify_naming_the_payload(collect
 
 
 def test_a_corrupted_media_file_fails_verify_naming_the_file(collected, run_cli, tmp_path):
-    [media] = rows(tmp_path, "SELECT path FROM media_files WHERE status = 'stored'")
+    [media] = rows(tmp_path, "SELECT DISTINCT path FROM media_files WHERE status = 'stored'")
     target = tmp_path / media["path"]
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -67,7 +67,7 @@ def test_a_corrupted_media_file_fails_verify_naming_the_file(collected, run_cli,
 
 
 def test_a_missing_media_file_fails_verify(collected, run_cli, tmp_path):
-    [media] = rows(tmp_path, "SELECT path FROM media_files WHERE status = 'stored'")
+    [media] = rows(tmp_path, "SELECT DISTINCT path FROM media_files WHERE status = 'stored'")
     (tmp_path / media["path"]).unlink()
     result = run_cli("verify", "-c", str(collected))
     assert result.exit_code == 1 and "file is missing" in result.output
@@ -125,7 +125,7 @@ def test_a_backup_with_media_copies_and_checks_the_files(collected, run_cli, tmp
     result = run_cli("backup", "-c", str(collected), "--media", "copy", str(tmp_path / "backups" / "a.sqlite"))
     assert result.exit_code == 0, result.output
     assert "1 copied" in result.output
-    [media] = rows(tmp_path, "SELECT path FROM media_files WHERE status = 'stored'")
+    [media] = rows(tmp_path, "SELECT DISTINCT path FROM media_files WHERE status = 'stored'")
     assert (tmp_path / "backups" / media["path"]).read_bytes() == (tmp_path / media["path"]).read_bytes()
 
 

@@ -179,7 +179,7 @@ def test_register_exports_as_xlsx_and_jsonl(collected, run_cli, tmp_path):
     out = tmp_path / "register.xlsx"
     assert run_cli("testimonies", "export", "-c", str(config), "--format", "xlsx", "--out", str(out)).exit_code == 0
     sheet = openpyxl.load_workbook(out)["testimonies"]
-    assert [c.value for c in sheet[1]][:4] == ["id", "text", "link", "platform"] and sheet.max_row == 2
+    assert [c.value for c in sheet[1]][:5] == ["id", "text", "picture_text", "link", "platform"] and sheet.max_row == 2
     lines = run_cli("testimonies", "export", "-c", str(config), "--format", "jsonl").output.splitlines()
     assert [json.loads(line)["id"] for line in lines] == [story]
 

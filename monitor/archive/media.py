@@ -2,15 +2,18 @@
 
 `media/sha256/ab/cd/abcd…` holds each file once, whatever post or URL it came from.
 Downloading is the pipeline's (`monitor.pipeline.media`); recording what a download came
-to, and removing files no kept post holds, is done here.
+to, what a file was read to say (`media_text`), and removing files no kept post holds, is done here.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
+from monitor.archive import media_text
 from monitor.archive.db import write_transaction
 from monitor.core.clock import utc_now
 
@@ -32,6 +35,26 @@ def record_download(db: Database, post_id: int, url: str, kind: str, status: str
             " last_error = excluded.last_error, fetched_at = excluded.fetched_at",
             [post_id, url, kind, status, sha256, mime_type, size, path, error, utc_now()],
         )
+
+
+def record_reading(db: Database, sha256: str, *, kind: str, status: str, engine: str, text: str = "",
+                   lines: list[dict[str, Any]] | None = None, frames: int | None = None,
+                   seconds: float | None = None, truncated: bool = False, error: str | None = None) -> list[int]:
+    """One file's reading (or why there is none), and the media text of every post carrying it,
+    in one transaction. Returns the posts whose media text changed: they are scored again."""
+    with write_transaction(db):
+        db.execute(
+            "INSERT INTO media_text (sha256, kind, status, engine, text, lines, frames, seconds, truncated, attempts,"
+            " error, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT (sha256) DO UPDATE SET"
+            " kind = excluded.kind, status = excluded.status, engine = excluded.engine, text = excluded.text,"
+            " lines = excluded.lines, frames = excluded.frames, seconds = excluded.seconds,"
+            " truncated = excluded.truncated, error = excluded.error, read_at = excluded.read_at,"
+            " attempts = CASE WHEN media_text.engine IS excluded.engine THEN media_text.attempts + 1 ELSE 1 END",
+            [sha256, kind, status, engine, text, json.dumps(lines or []), frames, seconds, int(truncated), error,
+             utc_now()],
+        )
+        posts = [r[0] for r in db.execute("SELECT DISTINCT post_id FROM media_files WHERE sha256 = ?", [sha256])]
+        return media_text.refresh(db, posts)
 
 
 def purge(db: Database, archive: Path) -> int:

@@ -15,6 +15,7 @@ from typing import Iterator
 
 from sqlite_utils import Database
 
+from monitor.archive import media_text
 from monitor.archive.blocklist import blocked
 from monitor.archive.terms import add_terms, replace_terms
 from monitor.core.clock import utc_now
@@ -159,18 +160,19 @@ def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: s
         db.conn.row_factory = None
 
     fresh = [p for p in unique if p.key not in existing]
+    alt = [media_text.described(p.media) if p.media else None for p in fresh]  # what pictures say, so far
     db.conn.executemany(
         "INSERT INTO posts (platform, key, source, local_id, url, author_id, author, created_at,"
         " edited_at, text, content_warning, language, hashtags, media, likes, reposts, replies,"
         " quotes, metrics, version, first_fetch_id, raw_fetch_id, first_seen_at, last_seen_at, revision,"
-        " revised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
+        " revised_at, media_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
         [
             (p.platform, p.key, source, p.local_id, p.url, author_ids[p.author.key],
              p.author.handle, p.created_at, p.edited_at, p.text, p.content_warning, p.language,
              json.dumps(p.hashtags), json.dumps(p.media), p.likes, p.reposts, p.replies,
              p.quotes, json.dumps(p.metrics) if p.metrics else None,
-             fetch_id, fetch_id, now, now, p.revision, p.revised_at)
-            for p in fresh
+             fetch_id, fetch_id, now, now, p.revision, p.revised_at, described)
+            for p, described in zip(fresh, alt)
         ],
     )
     if fresh:
@@ -181,8 +183,9 @@ def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: s
             [(ids[p.key], raw, digest(raw), fetch_id) for p, raw in zip(fresh, raws)],
         )
         add_terms(db, [(ids[p.key], p.text, p.hashtags, p.url) for p in fresh])
-        db.conn.executemany("INSERT INTO posts_fts (rowid, text, content_warning) VALUES (?, ?, ?)",
-                            [(ids[p.key], p.text, p.content_warning) for p in fresh])  # m017: not a trigger
+        db.conn.executemany("INSERT INTO posts_fts (rowid, text, content_warning, media_text) VALUES (?, ?, ?, ?)",
+                            [(ids[p.key], p.text, p.content_warning, described)
+                             for p, described in zip(fresh, alt)])  # m017: not a trigger
     result.new = len(fresh)
 
     seen_again = []
@@ -242,6 +245,7 @@ def _new_version(
                " VALUES (?, ?, ?, ?, 'fetched')", [old["id"], raw, digest(raw), fetch_id])
     if edited:
         replace_terms(db, [(old["id"], content["text"], post.hashtags, old["url"])])
+        media_text.refresh(db, [old["id"]])  # its attachments or their descriptions may have changed
 
 
 def placeholders(ids: list) -> str:
@@ -286,9 +290,10 @@ def remove_content(db: Database, post_ids: list[int], *, keep_row: bool) -> None
         db.execute("UPDATE testimonies SET display_text = NULL, reasons = '[]', status = 'rejected',"
                    f" note = 'deleted on its platform' WHERE post_id IN ({marks})", post_ids)
         db.execute(f"UPDATE media_files SET status = 'deleted' WHERE post_id IN ({marks})", post_ids)
-        return
-    for table in ("testimonies", "engagement_snapshots", "media_files"):  # the files: the caller's
-        db.execute(f"DELETE FROM {table} WHERE post_id IN ({marks})", post_ids)
+    else:
+        for table in ("testimonies", "engagement_snapshots", "media_files"):  # the files: the caller's
+            db.execute(f"DELETE FROM {table} WHERE post_id IN ({marks})", post_ids)
+    media_text.forget_unheld(db)
 
 
 def tombstone(db: Database, platform: str, gone: dict[str, str]) -> int:
@@ -304,7 +309,7 @@ def tombstone(db: Database, platform: str, gone: dict[str, str]) -> int:
     now = utc_now()
     db.conn.executemany(
         "UPDATE posts SET text = NULL, content_warning = NULL, hashtags = '[]', media = '[]',"
-        " metrics = NULL, deleted_at = ?, deletion_reason = ? WHERE id = ? AND deleted_at IS NULL",
+        " media_text = NULL, metrics = NULL, deleted_at = ?, deletion_reason = ? WHERE id = ? AND deleted_at IS NULL",
         [(now, gone[key], post_id) for key, post_id in ids.items()],
     )
     return len(ids)

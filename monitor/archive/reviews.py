@@ -44,14 +44,15 @@ def record_decision(db: Database, post_id: int, status: str, consent: str, note:
 
 
 def store_redaction(db: Database, post_id: int, text: str, result: dict[str, Any], flag_reasons: str,
-                    model_version: str, by: str) -> None:
-    """The redacted text replaces the post's text everywhere but the raw payloads.
+                    model_version: str, by: str, media_text: str | None = None) -> None:
+    """The redacted text replaces the post's text everywhere but the raw payloads, and
+    `media_text` what its pictures say (for good: the reading job leaves it alone).
 
     An earlier redaction's text is dropped from the history: it may hold words this one removes.
     """
     now = utc_now()
     with write_transaction(db):
-        db.execute("UPDATE testimonies SET display_text = ?, score = ?, reasons = ?, model_version = ?,"
+        db.execute("UPDATE testimonies SET display_text = ?, score = ?, reasons = ?, model_version = ?, media_text_redacted = 1,"
                    " flag_reasons = CASE WHEN flagged OR ? THEN ? ELSE flag_reasons END, flagged = max(flagged, ?)"
                    " WHERE post_id = ?",
                    [text, result["score"], result["reasons"], model_version, result["flagged"],
@@ -61,6 +62,7 @@ def store_redaction(db: Database, post_id: int, text: str, result: dict[str, Any
         db.execute("INSERT INTO testimony_decisions (post_id, action, display_text, decided_by, decided_at)"
                    " VALUES (?, 'redact', ?, ?, ?)", [post_id, text, by, now])
         replace_text(db, post_id, text)
+        db.execute("UPDATE posts SET media_text = ? WHERE id = ?", [media_text, post_id])
 
 
 def record_faces(db: Database, media_id: int, post_id: int, sha256: str, faces: int, label: str) -> None:

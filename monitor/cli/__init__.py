@@ -36,6 +36,7 @@ from monitor.core.config import (
 )
 from monitor.pipeline.collect import progress_bar, run_collection
 from monitor.pipeline.followup import fetch_and_check_media, score_collected
+from monitor.pipeline.reading import read_media
 from monitor.pipeline.refresh import run_refresh
 from monitor.pipeline.scheduler import Daemon, setup_logging
 from reports.alerts import alert_job, digest_job
@@ -209,7 +210,7 @@ def refresh(config_path: Path) -> None:
 
 @cli.group()
 def media() -> None:
-    """Testimonies' attachments: downloaded after collection, into the archive's media store."""
+    """Pictures and videos: downloaded after collection into the archive's media store, and read."""
 
 
 @media.command("fetch")
@@ -225,6 +226,26 @@ def media_fetch(config_path: Path, quiet: bool) -> None:
                                                               disable=not err.is_terminal) as bar:
         task = bar.add_task("media", total=None)
         counts = fetch_and_check_media(config, db, lambda done, total: bar.update(task, completed=done, total=total))
+    if not quiet:
+        click.echo(", ".join(f"{n} {what.replace('_', ' ')}" for what, n in counts.items()))
+
+
+@media.command("read")
+@config_option
+@click.option("--limit", type=click.IntRange(min=1), help="Files to read at most ([reading] per_run).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@user_errors
+def media_read(config_path: Path, limit: int | None, quiet: bool) -> None:
+    """Read the text in pictures and videos (posters, burnt-in captions), downloading them first;
+    their posts are scored and checked for safeguarding again."""
+    config = load_config(config_path)
+    db = open_archive(config.archive)
+    err = Console(stderr=True)
+    with ArchiveLock(config.archive, "media read"), Progress(console=err, transient=True,
+                                                             disable=not err.is_terminal) as bar:
+        task = bar.add_task("media", total=None)
+        counts = read_media(db, config, limit=limit, progress=lambda what, done, total: bar.update(
+            task, description=what, completed=done, total=total))
     if not quiet:
         click.echo(", ".join(f"{n} {what.replace('_', ' ')}" for what, n in counts.items()))
 

@@ -95,9 +95,15 @@ def show(config_path: Path, post_id: int) -> None:
     except ReviewError as e:
         _fail(e)
     text = row["display_text"] or row["text"] or ""
-    why, flags = review.explain(text, row["reasons"], row["flag_reasons"])
+    why, flags = review.explain(review.scored_text(text, row["media_text"]), row["reasons"], row["flag_reasons"])
     click.echo(f"#{post_id}  {row['status']}  consent {row['consent']}\n{row['url']}\n")
     click.echo(terminal(text, keep_lines=True) + ("\n(redacted by a reviewer)" if row["display_text"] else "") + "\n")
+    if row["media_text"]:
+        click.echo("What its pictures say (descriptions and recognised text):\n"
+                   + terminal(row["media_text"], keep_lines=True) + "\n")
+    for reading in row["readings"]:
+        click.echo(terminal(f"  read {reading['status']} ({reading['kind']}, {reading['engine']}): "
+                            + (f"{reading['lines']} lines" if reading["status"] == "read" else reading["error"] or "")))
     click.echo(f"Model probability: {row['score']:.2f} (model {row['model_version'] or 'not scored yet'})")
     click.echo("Phrases that matched: " + ("; ".join(terminal(w) for w in why) or "none"))
     if row["flagged"]:
@@ -137,14 +143,15 @@ testimonies.command("reject", help="Reject a testimony.")(_decision("rejected"))
 @config_option
 @click.argument("post_id", type=int)
 @click.option("--text", required=True, help="The text every output shows instead.")
+@click.option("--media-text", help="What its pictures say, as outputs show it instead (default: left out).")
 @by_option
 @user_errors
-def redact(config_path: Path, post_id: int, text: str, by: str | None) -> None:
+def redact(config_path: Path, post_id: int, text: str, media_text: str | None, by: str | None) -> None:
     """Replace what outputs show (a child's name, a school); the original stays only in the raw payload."""
 
     config, db = _db(config_path)
     try:
-        review.redact(db, post_id, text, review.current_model(db, config), config, by=by)
+        review.redact(db, post_id, text, review.current_model(db, config), config, by=by, media_text=media_text)
     except ReviewError as e:
         _fail(e)
     click.echo(f"#{post_id} redacted")

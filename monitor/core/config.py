@@ -19,11 +19,13 @@ from monitor.core.checks import ConfigError, section, string_list
 from monitor.core.sections import (
     AlertConfig,
     HttpPolicy,
+    ReadingConfig,
     ReportConfig,
     ScheduleConfig,
     TestimonyConfig,
     alerts_section,
     http_section,
+    reading_section,
     report_section,
     schedule_section,
     testimonies_section,
@@ -33,7 +35,7 @@ __all__ = ["Config", "ConfigError", "DEFAULT_CONFIG", "DEFAULT_CONFIG_NAME", "Ht
 
 DEFAULT_CONFIG_NAME = "campaign.toml"
 HASHTAG_RE = re.compile(r"^\w+$")
-CORE_SECTIONS = ("campaign", "http", "schedule", "report", "alerts", "testimonies")
+CORE_SECTIONS = ("campaign", "http", "schedule", "report", "alerts", "testimonies", "reading")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Config:
     report: ReportConfig = field(default_factory=ReportConfig)
     alerts: AlertConfig = field(default_factory=AlertConfig)
     testimonies: TestimonyConfig = field(default_factory=TestimonyConfig)
+    reading: ReadingConfig = field(default_factory=ReadingConfig)
 
     def __getattr__(self, name: str) -> Any:
         """`config.mastodon` and the like: a platform's section, read by that platform."""
@@ -219,4 +222,5 @@ def load_config(path: str | Path) -> Config:
         report=report_section(doc, where, path),
         alerts=alerts_section(doc, where, path),
         testimonies=testimonies_section(doc, where, path),
+        reading=reading_section(doc, where),
     )

@@ -85,6 +85,19 @@ class TestimonyConfig:
 
 
 
+@dataclass(frozen=True)
+class ReadingConfig:
+    """[reading]: what pictures and videos say (`media read`, and the daemon after each collection)."""
+
+    enabled: bool = True
+    all_posts: bool = True  # every post's pictures, testimonies' first; false: testimonies' only
+    per_run: int = 200  # files read in one run at most: the rest wait for the next
+    per_second: float = 1.0  # video frames read a second
+    max_frames: int = 120  # frames read of one video at most
+    max_seconds: float = 180.0  # of a video, only its start is read
+    min_confidence: float = 0.5  # recognised lines the engine is less sure of are left out
+
+
 DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -270,6 +283,20 @@ def testimonies_section(doc: dict, where: str, path: Path) -> TestimonyConfig:
         retrain_after=retrain_after,
         corpus=corpus,
     )
+
+
+def reading_section(doc: dict, where: str) -> ReadingConfig:
+    table = section(doc, "reading", {
+        "enabled": (bool, "true or false (read the text in pictures and videos)"),
+        "all_posts": (bool, "true or false (every post's pictures; false: testimony candidates' only)"),
+        "per_run": (int, "a whole number of files from 1 to 100000", within(1, 100_000)),
+        "per_second": (float, "a number of video frames a second above 0, at most 30", within(0, 30, above=True)),
+        "max_frames": (int, "a whole number of frames from 1 to 100000", within(1, 100_000)),
+        "max_seconds": (float, "a number of seconds above 0, at most 86400", within(0, 86400, above=True)),
+        "min_confidence": (float, "a number from 0 to 1", within(0, 1)),
+    }, where, required=False)
+    return ReadingConfig(**{k: (float(v) if isinstance(getattr(ReadingConfig, k), float) else v)
+                            for k, v in table.items()})
 
 
 def http_section(doc: dict, where: str) -> HttpPolicy:

@@ -1,4 +1,5 @@
-"""What follows a collection: scoring the new posts, fetching testimonies' media, looking for faces.
+"""What follows a collection: scoring the new posts, fetching testimonies' media, looking for faces,
+reading what pictures and videos say ([reading]).
 
 It runs in the pipeline, after the posts and cursors are committed, so none of it can fail
 or slow a collection, and a report only ever reads what it left.
@@ -13,6 +14,7 @@ from sqlite_utils import Database
 
 from monitor.core.config import Config
 from monitor.pipeline.media import fetch_media
+from monitor.pipeline.reading import read_media
 from monitor.testimonies.faces import check_faces
 from monitor.testimonies.scoring import score_posts
 
@@ -46,3 +48,10 @@ def after_collection(config: Config, db: Database) -> None:
         fetch_and_check_media(config, db)
     except Exception:  # noqa: BLE001 - logged; every download is retried on a later run
         log.exception("media download or face check failed")
+    if config.reading.enabled:
+        try:
+            counts = read_media(db, config)
+            if counts["read"] or counts["unreadable"] or counts["failed"]:
+                log.info("reading: %s", ", ".join(f"{n} {k}" for k, n in counts.items() if n))
+        except Exception:  # noqa: BLE001 - logged; every file not read is read on a later run
+            log.exception("reading pictures failed")

@@ -61,12 +61,25 @@ class Declined(NotStored):
     status = "refused"
 
 
-def _pending(db: Database) -> list[tuple[int, str, str]]:
-    """(post id, url, kind) of attachments of candidate or accepted testimonies still to fetch."""
+# Attachments the reader can use, fetched for every post when [reading] all_posts is on
+READABLE = ("image", "video", "gifv")
+
+
+def _pending(db: Database, every_post: bool = False) -> list[tuple[int, str, str]]:
+    """(post id, url, kind) of attachments still to fetch: of candidate or accepted testimonies
+    and, with `every_post`, the pictures and videos of every live post after them, newest first."""
     rows = db.execute(
         "SELECT p.id, p.media FROM current_posts p JOIN testimonies t ON t.post_id = p.id"
-        " WHERE t.status IN ('candidate', 'accepted') AND p.media != '[]'"
+        " WHERE t.status IN ('candidate', 'accepted') AND p.media != '[]' ORDER BY p.id DESC"
     ).fetchall()
+    if every_post:
+        readable = [(pid, json.dumps([m for m in json.loads(media or "[]")
+                                      if isinstance(m, dict) and m.get("type") in READABLE]))
+                    for pid, media in db.execute(
+                        "SELECT p.id, p.media FROM current_posts p LEFT JOIN testimonies t ON t.post_id = p.id"
+                        " WHERE p.media != '[]' AND coalesce(t.status, 'none') NOT IN ('candidate', 'accepted')"
+                        " ORDER BY p.id DESC")]
+        rows += [(pid, media) for pid, media in readable if media != "[]"]
     done = {(pid, url) for pid, url in db.execute(
         "SELECT post_id, source_url FROM media_files WHERE status IN ('stored', 'too_large', 'refused')"
         " OR attempts >= ?", [MAX_ATTEMPTS])}
@@ -230,8 +243,10 @@ def _round_robin(pending: list[tuple[int, str, str]]) -> list[tuple[int, str, st
     return [item for group in zip_longest(*by_host.values()) for item in group if item is not None]
 
 
-def fetch_media(db: Database, config: Config, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
-    """Download what is pending, several at once; return counts by outcome. Never raises for a download.
+def fetch_media(db: Database, config: Config, progress: Callable[[int, int], None] | None = None, *,
+                every_post: bool = False, limit: int | None = None) -> dict[str, int]:
+    """Download what is pending (`_pending`), several at once, at most `limit` files;
+    return counts by outcome. Never raises for a download.
 
     Downloads run in worker threads; each outcome is written here, in the calling thread,
     which alone holds the archive's connection.
@@ -241,7 +256,7 @@ def fetch_media(db: Database, config: Config, progress: Callable[[int, int], Non
         return counts
     root = store_root(config.archive)
     guard = Guard(source_origins(config))
-    pending = _round_robin(_pending(db))
+    pending = _round_robin(_pending(db, every_post)[:limit])
     hosts = {urlsplit(url).netloc: threading.Semaphore(PER_HOST) for _, url, _ in pending}
     failures = {host: 0 for host in hosts}  # consecutive failed downloads, by host
     sessions = threading.local()

@@ -101,18 +101,43 @@ def current_model(db: Database, config: Config) -> Model:
     return model
 
 
-def assess(texts: list[str], model: Model, config: Config) -> list[dict[str, Any]]:
-    """Score, reasons and safeguarding flags of each text, as the columns of `testimonies`."""
-    features, found = testimony_model.featurize(texts, compile_signals(config.testimonies.signals))
-    probabilities = model.probabilities(features)
+def scored_text(text: str | None, media_text: str | None) -> str:
+    """What a post says, as scoring and safeguarding read it: its text, then what its pictures say.
+
+    A poster's lines are one text, so they are joined with spaces (the same length: the
+    reasons' and flags' positions point into this string, and whatever quotes them,
+    `explain`, is given the same one).
+    """
+    return f"{text or ''}\n\n{media_text.replace(chr(10), ' ')}" if media_text else (text or "")
+
+
+def assess(texts: list[str], model: Model, config: Config, media_texts: list[str | None] | None = None
+           ) -> list[dict[str, Any]]:
+    """Score, reasons and safeguarding flags of each post, as the columns of `testimonies`.
+
+    What a post's pictures say is scored with its text and on its own, and the higher
+    probability counts: a poster is a testimony however little the post around it says
+    (hashtags and a link pulled a poster's 0.88 down to 0.1). Flags are looked for in both.
+    """
+    media_texts = media_texts or [None] * len(texts)
+    combined = [scored_text(text, media) for text, media in zip(texts, media_texts)]
+    signals = compile_signals(config.testimonies.signals)
+    features, found = testimony_model.featurize(combined, signals)
+    probabilities = [float(p) for p in model.probabilities(features)]
+    pictured = [i for i, media in enumerate(media_texts) if media]
+    if pictured:
+        features, alone = testimony_model.featurize([media_texts[i].replace("\n", " ") for i in pictured], signals)
+        for i, p, own in zip(pictured, model.probabilities(features), alone):
+            if not own.only_tags:
+                probabilities[i] = max(probabilities[i], float(p))
     out = []
-    for text, signals, p in zip(texts, found, probabilities):
-        score = 0.0 if signals.only_tags else round(float(p), 4)
-        flags = identifying_details(text or "")
+    for text, signals_found, p in zip(combined, found, probabilities):
+        score = 0.0 if signals_found.only_tags else round(p, 4)
+        flags = identifying_details(text)
         out.append({
             "score": score,
             "status": "candidate" if score >= config.testimonies.threshold else "none",
-            "reasons": json.dumps([{"kind": h.kind, "start": h.start, "end": h.end} for h in signals.hits]),
+            "reasons": json.dumps([{"kind": h.kind, "start": h.start, "end": h.end} for h in signals_found.hits]),
             "flagged": int(bool(flags)),
             "flag_reasons": json.dumps([{"label": f.label, "start": f.start, "end": f.end} for f in flags]),
         })
@@ -130,14 +155,26 @@ def score_posts(db: Database, config: Config, *, rescore: bool = False, progress
     ids = [r[0] for r in db.execute(
         f"SELECT p.id FROM current_posts p LEFT JOIN testimonies t ON t.post_id = p.id WHERE 1 {where}"
         " ORDER BY p.id", params)]
+    _score(db, config, model, ids, progress)
+    return len(ids)
+
+
+def rescore_posts(db: Database, config: Config, ids: list[int]) -> int:
+    """Score these posts again (what their pictures say has changed); reviewers' decisions are kept."""
+    ids = [r[0] for r in db.execute(f"SELECT id FROM current_posts WHERE id IN ({','.join('?' * len(ids))})", ids)]
+    _score(db, config, current_model(db, config), ids, None)
+    return len(ids)
+
+
+def _score(db: Database, config: Config, model: Model, ids: list[int], progress: Progress | None) -> None:
     for offset in range(0, len(ids), BATCH):
         batch = ids[offset:offset + BATCH]
-        rows = db.execute(f"SELECT id, text FROM posts WHERE id IN ({','.join('?' * len(batch))})", batch).fetchall()
-        results = assess([text or "" for _, text in rows], model, config)
-        reviews.store_scores(db, zip([post_id for post_id, _ in rows], results), model.version)
+        rows = db.execute(f"SELECT id, text, media_text FROM posts WHERE id IN ({','.join('?' * len(batch))})",
+                          batch).fetchall()  # a redaction is in posts.text too
+        results = assess([text or "" for _, text, _ in rows], model, config, [media for _, _, media in rows])
+        reviews.store_scores(db, zip([post_id for post_id, _, _ in rows], results), model.version)
         if progress:
             progress(offset + len(batch), len(ids))
-    return len(ids)
 
 
 def reviewer(by: str | None) -> str:
@@ -145,7 +182,7 @@ def reviewer(by: str | None) -> str:
 
 
 def _row(db: Database, post_id: int) -> dict[str, Any]:
-    rows = list(db.query("SELECT t.*, p.text, p.url, p.platform, p.author, p.created_at, p.media"
+    rows = list(db.query("SELECT t.*, p.text, p.url, p.platform, p.author, p.created_at, p.media, p.media_text"
                          " FROM testimonies t JOIN posts p ON p.id = t.post_id WHERE t.post_id = ?", [post_id]))
     if not rows:
         raise ReviewError(f"no testimony {post_id} (see 'campaign-monitor testimonies list')")
@@ -161,17 +198,22 @@ def decide(db: Database, post_id: int, status: str, *, by: str | None, note: str
     return _row(db, post_id)
 
 
-def redact(db: Database, post_id: int, text: str, model: Model, config: Config, *, by: str | None) -> dict[str, Any]:
+def redact(db: Database, post_id: int, text: str, model: Model, config: Config, *, by: str | None,
+           media_text: str | None = None) -> dict[str, Any]:
     """Replace the text every output shows; the original stays only in the raw payloads.
 
-    Reasons and flags are worked out again on the new text, so their positions point into
-    it; the flag stays raised until a reviewer accepts the post. An earlier redaction's
-    text is dropped from the history: it may hold words this one removes.
+    What the post's pictures say is replaced too, by `media_text` (none: left out of every
+    output), since the words a reviewer redacts may be on the poster as well; the reading
+    job never writes it again. Reasons and flags are worked out again on the new text, so
+    their positions point into it; the flag stays raised until a reviewer accepts the
+    post. An earlier redaction's text is dropped from the history: it may hold words this
+    one removes.
     """
     _row(db, post_id)
-    [result] = assess([text], model, config)
+    media_text = (media_text or "").strip() or None
+    [result] = assess([text], model, config, [media_text])
     reviews.store_redaction(db, post_id, text, result, _flag_labels_after_redaction(db, post_id, result),
-                            model.version, reviewer(by))
+                            model.version, reviewer(by), media_text=media_text)
     return _row(db, post_id)
 
 
@@ -202,6 +244,9 @@ def details(db: Database, post_id: int) -> dict[str, Any]:
     row = _row(db, post_id)
     row["decisions"] = list(db.query("SELECT * FROM testimony_decisions WHERE post_id = ? ORDER BY id", [post_id]))
     row["media_files"] = list(db.query("SELECT * FROM media_files WHERE post_id = ? ORDER BY id", [post_id]))
+    row["readings"] = list(db.query(
+        "SELECT r.sha256, r.kind, r.status, r.engine, r.error, json_array_length(r.lines) AS lines FROM media_text r"
+        " WHERE r.sha256 IN (SELECT sha256 FROM media_files WHERE post_id = ?) ORDER BY r.id", [post_id]))
     return row
 
 

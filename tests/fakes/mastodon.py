@@ -65,12 +65,16 @@ def status(
     created: datetime | None = None,
     followers: int = 120,
     spoiler: str = "",
-    media: bool = False,
+    media: bool | list[tuple[bytes, str, str, str | None]] = False,
     mention: str | None = None,
     emoji: bool = False,
     likes: int = 3,
 ) -> dict:
-    """A status as its origin instance `domain` serves it (local id set by the instance)."""
+    """A status as its origin instance `domain` serves it (local id set by the instance).
+
+    `media`: True for one small picture, or the attachments as (bytes, MIME type, Mastodon
+    type, description), each served by the instance the status is added to.
+    """
     created = created or EPOCH + timedelta(minutes=n)
     s = copy.deepcopy(STATUS)
     acc = account(domain, username, followers=followers)
@@ -115,7 +119,10 @@ def status(
               "description": "A pupil's drawing of the nurture room's calm corner",
               "blurhash": "UeKUpFxuo~R%0nW;WCnhF6RjaJt757oJodS$",
               "meta": {"original": {"width": 8, "height": 8, "size": "8x8", "aspect": 1.0}}}]
-            if media else []
+            if media is True else [
+                {"id": f"{n}{i}", "type": kind, "url": f"https://files.{domain}/media_attachments/{n}{i}/original",
+                 "preview_url": None, "remote_url": None, "description": description, "blurhash": None, "meta": {},
+                 "_body": (body, mime)} for i, (body, mime, kind, description) in enumerate(media or [])]
         ),
         card=None,
         replies_count=1,
@@ -150,7 +157,7 @@ class FakeMastodon(FakeServer):
             if m.get("url") is None:
                 continue  # remote media this instance has not fetched: Mastodon sends a null url
             path = "/system/" + m["url"].split("/", 3)[3]
-            self.files[path] = (png(), "image/png")
+            self.files[path] = m.pop("_body", None) or (png(), "image/png")
             m["url"] = m["preview_url"] = self.url + path
         origin = s["uri"].split("/")[2]
         if origin != self.domain and "@" not in s["account"]["acct"]:

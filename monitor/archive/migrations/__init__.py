@@ -13,7 +13,7 @@ import importlib
 
 from monitor.archive.migrations.registry import MIGRATION_NAMES, migration, migrations
 
-MODULES = ("collection", "lean", "archivist", "search", "alerts")  # m001-m011, m012, m013-m016, m017, m018-
+MODULES = ("collection", "lean", "archivist", "search", "alerts", "reading")  # m001-m011, m012, m013-m016, m017, m018, m019-
 for _module in MODULES:
     importlib.import_module(f"{__name__}.{_module}")
 

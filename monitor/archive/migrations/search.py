@@ -29,9 +29,14 @@ def m017_full_text_search(db: Database) -> None:
     is *shown* is still decided by `visible_posts`, which every search joins: the index
     holds unchecked and flagged posts' words, never shows them.
     """
-    columns = ", ".join(FTS_COLUMNS)
-    old = ", ".join(f"old.{c}" for c in FTS_COLUMNS)
-    new = ", ".join(f"new.{c}" for c in FTS_COLUMNS)
+    create_index(db, FTS_COLUMNS)
+
+
+def create_index(db: Database, fts_columns: tuple[str, ...]) -> None:
+    """The index over `fts_columns` of posts, its triggers, and every post indexed (progress on a terminal)."""
+    columns = ", ".join(fts_columns)
+    old = ", ".join(f"old.{c}" for c in fts_columns)
+    new = ", ".join(f"new.{c}" for c in fts_columns)
     db.execute(f"CREATE VIRTUAL TABLE posts_fts USING fts5({columns}, content='posts', content_rowid='id',"
                f" tokenize='{TOKENIZE}')")
     db.execute(f"CREATE TRIGGER posts_fts_delete AFTER DELETE ON posts BEGIN"
@@ -51,3 +56,8 @@ def m017_full_text_search(db: Database) -> None:
             bar.advance(task, cursor.rowcount)
             last = upper
 
+
+def drop_index(db: Database) -> None:
+    db.execute("DROP TRIGGER IF EXISTS posts_fts_delete")
+    db.execute("DROP TRIGGER IF EXISTS posts_fts_update")
+    db.execute("DROP TABLE IF EXISTS posts_fts")

@@ -1,0 +1,49 @@
+"""Migrations from m019: what pictures and videos say, beside what posts say."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from monitor.archive.migrations.registry import migration
+from monitor.archive.migrations.search import create_index, drop_index
+
+# the search index's columns since m019: a poster's words are found like the post's own
+FTS_COLUMNS = ("text", "content_warning", "media_text")
+
+
+@migration
+def m019_media_text(db: Database) -> None:
+    """`media_text`: each stored picture's or video's recognised lines, read once by file.
+
+    A row per sha256, whichever post carries the file, with the engine that read it (a
+    later engine may read it again), each line's confidence and box, a video's caption
+    times. `posts.media_text` is what a post's pictures say as outputs show it: the
+    platforms' own descriptions (alt text) first, filled in at once from what was
+    collected, then the recognised text of each file as the reading job gets to it; a
+    reviewer's redaction replaces it (`testimonies.media_text_redacted`), and the reading
+    job never writes over that. It joins the search index, `visible_posts` and scoring.
+    """
+    db["media_text"].create(
+        {"id": int, "sha256": str, "kind": str, "status": str, "engine": str, "text": str, "lines": str,
+         "frames": int, "seconds": float, "truncated": int, "attempts": int, "error": str, "read_at": str},
+        pk="id",
+    )
+    db["media_text"].create_index(["sha256"], unique=True)
+    db["posts"].add_column("media_text", str)
+    db["testimonies"].add_column("media_text_redacted", int)
+    db.execute(
+        "UPDATE posts SET media_text = (SELECT group_concat(trim(json_extract(m.value, '$.description')), char(10))"
+        " FROM json_each(posts.media) m WHERE trim(coalesce(json_extract(m.value, '$.description'), '')) != '')"
+        " WHERE media != '[]' AND deleted_at IS NULL"
+    )
+    db.execute("DROP VIEW visible_posts")
+    db.execute(
+        "CREATE VIEW visible_posts AS SELECT p.id, p.platform, p.source, p.url, p.author_id, p.author,"
+        " p.created_at, p.edited_at, coalesce(t.display_text, p.text) AS text, p.content_warning, p.language,"
+        " p.hashtags, p.media, p.likes, p.reposts, p.replies, p.quotes, p.metrics, t.status AS testimony_status,"
+        " t.score AS testimony_score, t.consent, t.note, t.reasons, p.media_text"
+        " FROM posts p JOIN testimonies t ON t.post_id = p.id"
+        " WHERE p.deleted_at IS NULL AND (t.flagged = 0 OR t.status = 'accepted')"
+    )
+    drop_index(db)
+    create_index(db, FTS_COLUMNS)
