@@ -77,7 +77,7 @@ def _selected(db: Database, full: bool, since: str | None, until: str | None) ->
     last = 0
     query = (
         "SELECT p.id, p.platform, p.source, p.key, p.url, p.author, p.created_at, p.edited_at,"
-        " coalesce(t.display_text, p.text) AS text, p.content_warning, p.language, p.hashtags, p.likes,"
+        " coalesce(t.display_text, p.text) AS text, p.media_text, p.content_warning, p.language, p.hashtags, p.likes,"
         " p.reposts, p.replies, p.quotes, p.metrics, p.version, p.first_fetch_id, p.first_seen_at,"
         " t.status AS testimony_status, t.flagged, t.consent, t.display_text IS NOT NULL AS redacted,"
         " pp.sha256 AS payload_sha256, pp.fetch_id AS payload_fetch_id, pp.digest_origin"
@@ -109,6 +109,7 @@ def _post_record(row: dict, shown: Disclosure, media: list[str], payload_in_bag:
         "id": row["id"], "platform": row["platform"], "source": row["source"], **identity,
         "author": shown.author(row["platform"], row["author"]), "created_at": row["created_at"],
         "edited_at": row["edited_at"], "text": shown.text(row["text"]), "redacted": bool(row["redacted"]),
+        "media_text": shown.text(row["media_text"]) if row["media_text"] else None,
         "content_warning": row["content_warning"], "language": row["language"],
         "hashtags": json.loads(row["hashtags"] or "[]"),
         "likes": row["likes"], "reposts": row["reposts"], "replies": row["replies"], "quotes": row["quotes"],

@@ -21,6 +21,8 @@ posts.jsonl - one JSON object per post, in archive id order:
   created_at         when it was posted (ISO 8601, UTC); edited_at: its last edit, if any
   text               plain text as outputs show it: a reviewer's redaction where there is one (redacted: true);
                      pseudonymised, mentions read "@..." and links to accounts are cut
+  media_text         what its pictures say: their descriptions (alt text), then the text read in them (OCR),
+                     redacted with the text; media_text in the archive has each line's confidence and box
   content_warning, language, hashtags (lower case, without '#')
   likes, reposts, replies, quotes   engagement as last seen; metrics: what only one platform reports
   version            1 for a post never edited; versions.jsonl holds the earlier ones

@@ -22,7 +22,8 @@ ENGAGEMENT = " + ".join(f"coalesce(v.{c}, 0)" for c in ("likes", "reposts", "rep
 # (reports.browse, the report's Disclosure) how much of each
 BROWSE_ROWS = (
     f"SELECT v.id, v.created_at, v.platform, v.source, shown_author(a.platform, a.handle) AS author,"
-    " shown_text(v.text) AS text, shown_text(v.content_warning) AS content_warning, v.language, v.hashtags,"
+    " shown_text(v.text) AS text, shown_text(v.media_text) AS picture_text,"
+    " shown_text(v.content_warning) AS content_warning, v.language, v.hashtags,"
     f" json_array_length(v.media) AS media, v.likes, v.reposts, v.replies, v.quotes, {ENGAGEMENT} AS engagement,"
     " shown_link(v.url) AS url, v.testimony_status, v.testimony_score"
     " FROM visible_posts v LEFT JOIN authors a ON a.id = v.author_id"

@@ -36,7 +36,8 @@ BATCH = 50_000
 TIME = pa.timestamp("us", tz="UTC")
 
 POSTS = [("id", pa.int64()), ("created_at", TIME), ("edited_at", TIME), ("platform", pa.string()),
-         ("source", pa.string()), ("author", pa.string()), ("text", pa.string()), ("content_warning", pa.string()),
+         ("source", pa.string()), ("author", pa.string()), ("text", pa.string()), ("media_text", pa.string()),
+         ("content_warning", pa.string()),
          ("language", pa.string()), ("hashtags", pa.list_(pa.string())), ("media", pa.int32()),
          ("likes", pa.int64()), ("reposts", pa.int64()), ("replies", pa.int64()), ("quotes", pa.int64()),
          ("engagement", pa.int64()), ("url", pa.string()), ("testimony_status", pa.string()),
@@ -111,7 +112,7 @@ class _Months:
 def _posts(db: Database, shown: Disclosure, out: Path, about: dict, counts: ParquetCounts,
            progress: Callable[[int], None]) -> None:
     sql = ("SELECT v.id, v.created_at, v.edited_at, v.platform, v.source, a.platform AS a_platform, a.handle,"
-           " v.text, v.content_warning, v.language, v.hashtags, json_array_length(v.media) AS media, v.likes,"
+           " v.text, v.media_text, v.content_warning, v.language, v.hashtags, json_array_length(v.media) AS media, v.likes,"
            " v.reposts, v.replies, v.quotes, v.url, v.testimony_status, v.testimony_score, v.consent"
            " FROM visible_posts v LEFT JOIN authors a ON a.id = v.author_id WHERE v.id > ? ORDER BY v.id LIMIT ?")
     names: dict[tuple[str, str], str] = {}  # a pseudonym is an HMAC: once an author, not once a post
@@ -126,7 +127,8 @@ def _posts(db: Database, shown: Disclosure, out: Path, about: dict, counts: Parq
         for frame in _batches(db, sql):
             frame["author"] = [named(p, h) for p, h in zip(frame.pop("a_platform"), frame.pop("handle"))]
             frame["text"] = frame["text"].map(shown.text)
-            frame["content_warning"] = frame["content_warning"].map(lambda w: None if w is None else shown.text(w))
+            for column in ("media_text", "content_warning"):
+                frame[column] = frame[column].map(lambda w: None if w is None else shown.text(w))
             frame["hashtags"] = frame["hashtags"].map(lambda h: json.loads(h) if h else [])
             frame["url"] = frame["url"].map(lambda u: shown.link(u) or None)
             frame["engagement"] = frame[["likes", "reposts", "replies", "quotes"]].fillna(0).sum(axis=1)

@@ -149,8 +149,10 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
                      "work); the \"Search posts\" query ranks them, best first.", {
         "author": "The author as reports show it: a pseudonym unless the config's show_authors is true",
         "url": "Its address, when the config's link_posts allows it", "media": "Attached pictures and videos (a count)",
-        "text": "The text as reports quote it"}),
-    "posts_fts": ("The full-text index of posts' text and content warnings (SQLite FTS5, stems, no diacritics): "
+        "text": "The text as reports quote it",
+        "picture_text": "What its pictures say (descriptions, text read in them) as reports quote it"}),
+    "posts_fts": ("The full-text index of posts' text, content warnings and what their pictures say (SQLite FTS5, "
+                  "stems, no diacritics): "
                   "its rows are the posts'; the \"Search posts\" query shows only what reports may.", {}),
     "posts_fts_data": ("The search index's segments (FTS5's own table).", {"block": "A block of the index"}),
     "posts_fts_idx": ("Where each term's pages are in the index's segments (FTS5's own table).", {

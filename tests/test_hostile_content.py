@@ -114,13 +114,14 @@ HOSTILE_POSTS = [
 def test_a_hostile_content_fixture_runs_through_every_output_with_no_exception(fake_mastodon, config_for, run_cli,
                                                                                  tmp_path, smtp_inbox):
     from tests.conftest import rows, smtp_section
+    from tests.fakes.files import png
     from tests.fakes.mastodon import status
     from tests.test_visibility import _every_output
 
     port, messages = smtp_inbox
     for n, text in enumerate(HOSTILE_POSTS, start=1):
         fake_mastodon.add(status("fake.social", n, text=text.replace("<", "&lt;") if "<script" in text else text,
-                                 likes=n))
+                                 likes=n, media=[(png(), "image/png", "image", text[:1500])]))  # alt text too
     config = config_for(fake_mastodon, extra="\n[report]\n" + smtp_section(port))
     result = run_cli("collect", "-c", str(config))
     assert result.exit_code == 0, result.output

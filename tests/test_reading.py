@@ -5,6 +5,7 @@ review, the register and the report. The OCR engine is the real one, on real fil
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 
 import pytest
@@ -26,19 +27,35 @@ def _post(tmp_path, n: int) -> dict:
     return post
 
 
-@pytest.fixture
-def read(fake_mastodon, config_for, run_cli, tmp_path):
-    """Posts that say nothing but the hashtag, each with a picture or video, collected and read."""
-    fake_mastodon.add(status("fake.social", 1, text="", media=[(poster(POSTER), "image/jpeg", "image", None)]))
-    fake_mastodon.add(status("fake.social", 2, text="", media=[(poster(NAMING), "image/jpeg", "image", None)]))
-    fake_mastodon.add(status("fake.social", 3, text="", media=[(captioned_video(CAPTIONS, 9), "video/mp4", "video",
-                                                                None)]))
-    fake_mastodon.add(status("fake.social", 4, text="Our day", media=[(b"not a picture", "image/png", "image", None)]))
-    config = config_for(fake_mastodon, extra='\n[report]\nshow_authors = false\n')
-    assert run_cli("collect", "-q", "-c", str(config)).exit_code == 0
-    result = run_cli("media", "read", "-c", str(config))
+@pytest.fixture(scope="module")
+def read_once(tmp_path_factory):
+    """Posts that say nothing but the hashtag, each with a picture or video, collected and read
+    once for the module (reading costs seconds); each test gets its own copy of the archive."""
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+    from tests.conftest import write_config
+    from tests.fakes.mastodon import FakeMastodon
+
+    folder = tmp_path_factory.mktemp("read")
+    with FakeMastodon("fake.social") as fake:
+        fake.add(status("fake.social", 1, text="", media=[(poster(POSTER), "image/jpeg", "image", None)]))
+        fake.add(status("fake.social", 2, text="", media=[(poster(NAMING), "image/jpeg", "image", None)]))
+        fake.add(status("fake.social", 3, text="", media=[(captioned_video(CAPTIONS, 9), "video/mp4", "video",
+                                                           None)]))
+        fake.add(status("fake.social", 4, text="Our day", media=[(b"not a picture", "image/png", "image", None)]))
+        config = write_config(folder / "campaign.toml", [fake.url], extra='\n[report]\nshow_authors = false\n')
+        assert CliRunner().invoke(cli, ["collect", "-q", "-c", str(config)]).exit_code == 0
+        result = CliRunner().invoke(cli, ["media", "read", "-c", str(config)])
     assert result.exit_code == 0, result.output
-    return config, result.output
+    return folder, result.output
+
+
+@pytest.fixture
+def read(read_once, tmp_path):
+    folder, output = read_once
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    return tmp_path / "campaign.toml", output
 
 
 def test_a_poster_alone_makes_its_post_a_testimony_candidate(read, tmp_path):
@@ -80,6 +97,11 @@ def test_a_file_that_is_not_a_picture_is_recorded_and_never_blocks_the_others(re
     assert bad["status"] == "unreadable" and "decoded" in bad["error"]
     assert "3 read, 1 unreadable" in output
     assert "0 read, 0 unreadable" in run_cli("media", "read", "-c", str(config)).output  # not tried again
+
+
+def test_status_counts_the_files_stored_and_read(read, run_cli):
+    config, _ = read
+    assert "4 media files stored, 3 read for their text, 1 unreadable" in run_cli("status", "-c", str(config)).output
 
 
 def test_search_finds_a_post_by_the_words_on_its_poster(read, run_cli):
@@ -150,3 +172,56 @@ def test_captions_seen_in_successive_frames_merge_into_one_line_with_its_span():
     track = merge_captions(frames, 1.0)
     assert [(line.text, line.start, line.end) for line in track] == [
         ("Nurture kept me in school", 0.0, 2.0), ("Year 9 and still here", 2.0, 3.0)]
+
+
+def test_an_older_archive_gets_its_alt_text_searchable_when_migrated(tmp_path):
+    from sqlite_utils import Database
+
+    from monitor.archive import open_archive
+    from monitor.archive.migrations import migrations
+
+    path = tmp_path / "archive.db"
+    older = Database(sqlite3.connect(path))
+    migrations.apply(older, stop_before="m019_media_text")
+    older.execute("INSERT INTO posts (id, platform, key, created_at, text, hashtags, media) VALUES"
+                  " (1, 'mastodon', 'k1', '2026-11-02', 'Our day', '[]', ?)",
+                  [json.dumps([{"type": "image", "url": "https://f/1.png", "description": " Pupils  holding a banner "},
+                               {"type": "image", "url": "https://f/2.png", "description": None}])])
+    older.conn.commit()
+    older.close()
+    db = open_archive(path)
+    assert db.execute("SELECT media_text FROM posts").fetchone()[0] == "Pupils holding a banner"
+    assert db.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH 'banner'").fetchall() == [(1,)]
+    assert db.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH 'day'").fetchall() == [(1,)]
+
+
+def test_the_daemons_follow_up_reads_what_a_collection_brought(fake_mastodon, config_for, run_cli, tmp_path):
+    from monitor.archive import open_archive
+    from monitor.core.config import load_config
+    from monitor.pipeline.followup import after_collection
+
+    fake_mastodon.add(status("fake.social", 6, text="", media=[(poster(POSTER), "image/jpeg", "image", None)]))
+    config = load_config(config_for(fake_mastodon))
+    assert run_cli("collect", "-q", "-c", str(config.path)).exit_code == 0
+    db = open_archive(config.archive)
+    try:
+        after_collection(config, db)  # what `run` does after each collection
+    finally:
+        db.close()
+    assert _post(tmp_path, 6)["status"] == "candidate"
+
+
+def test_reading_can_be_turned_off(fake_mastodon, config_for, run_cli, tmp_path):
+    from monitor.archive import open_archive
+    from monitor.core.config import load_config
+    from monitor.pipeline.followup import after_collection
+
+    fake_mastodon.add(status("fake.social", 7, text="", media=[(poster(POSTER), "image/jpeg", "image", None)]))
+    config = load_config(config_for(fake_mastodon, extra="\n[reading]\nenabled = false\n"))
+    assert run_cli("collect", "-q", "-c", str(config.path)).exit_code == 0
+    db = open_archive(config.archive)
+    try:
+        after_collection(config, db)
+    finally:
+        db.close()
+    assert rows(tmp_path, "SELECT * FROM media_text") == [] and _post(tmp_path, 7)["media_text"] is None

@@ -51,3 +51,16 @@ def test_a_bluesky_post_view_takes_its_hashtags_from_facets_and_text():
     assert post.author.handle == "teacher.bsky.social" and post.author.followers_count == 42
     assert set(post.hashtags) == {"aspirenottoexclude", "send"}
     assert post.url == "https://bsky.app/profile/Teacher.bsky.social/post/3m000000001"
+
+
+def test_a_reddit_gallery_brings_each_picture_with_its_caption():
+    raw = {**captured("reddit_submission.json"), "is_gallery": True, "is_self": False,
+           "url": "https://www.reddit.com/gallery/1kh35wk",
+           "gallery_data": {"items": [{"media_id": "abc", "id": 1, "caption": "Our nurture room's calm corner"},
+                                      {"media_id": "def", "id": 2}]},
+           "media_metadata": {"abc": {"status": "valid", "e": "Image", "m": "image/jpg",
+                                      "s": {"u": "https://preview.redd.it/abc.jpg?width=1080&amp;s=1f2", "x": 1080}},
+                              "def": {"status": "failed"}}}
+    post = transform_submission(raw, "https://www.reddit.com")
+    assert post.media == [{"type": "image", "url": "https://preview.redd.it/abc.jpg?width=1080&s=1f2",
+                           "description": "Our nurture room's calm corner"}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime, timezone
 from typing import Any, Iterator
@@ -51,12 +52,28 @@ def _thing(data: dict[str, Any], reddit_url: str, text: str, raw: dict[str, Any]
     )
 
 
+def _gallery(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """A gallery's pictures, in its order, each with the caption its poster wrote (Reddit's alt text).
+
+    The picture's URL is in `media_metadata[id].s.u`, HTML-escaped as Reddit sends it.
+    """
+    metadata = data.get("media_metadata") or {}
+    out = []
+    for item in (data.get("gallery_data") or {}).get("items") or []:
+        meta = metadata.get(item.get("media_id")) if isinstance(item, dict) else None
+        source = (meta or {}).get("s") or {}
+        url = source.get("u") or source.get("gif")
+        if isinstance(url, str) and (meta or {}).get("status", "valid") == "valid":
+            out.append({"type": "image", "url": html.unescape(url), "description": item.get("caption")})
+    return out
+
+
 def transform_submission(data: dict[str, Any], reddit_url: str) -> Post:
     text = data.get("title", "")
     if data.get("selftext"):
         text += "\n\n" + data["selftext"]
-    media = []
-    if not data.get("is_self") and data.get("url"):
+    media = _gallery(data) if data.get("is_gallery") else []
+    if not media and not data.get("is_self") and data.get("url"):
         media.append({"type": data.get("post_hint") or "link", "url": data["url"], "description": None})
     return _thing(
         data, reddit_url, text, data,

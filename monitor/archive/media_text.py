@@ -22,8 +22,17 @@ RETRY_AFTER = timedelta(hours=1)  # a failed reading (not an undecodable file) i
 
 
 def _description(item: Any) -> str | None:
+    """An attachment's description as a line: whitespace collapsed, lone surrogates (which no
+    UTF-8 can hold; the raw payload keeps them) replaced by U+FFFD."""
     text = item.get("description") if isinstance(item, dict) else None
-    return " ".join(text.split()) if isinstance(text, str) and text.strip() else None
+    if not isinstance(text, str) or not text.strip():
+        return None
+    text = " ".join(text.split())
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        text = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text
 
 
 def described(media: list[dict[str, Any]]) -> str | None:

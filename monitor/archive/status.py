@@ -25,6 +25,10 @@ def archive_status(db: Database) -> ArchiveStatus:
         table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         for table in ("posts", "authors", "post_versions", "fetches", "runs")
     }
+    totals["media_files"] = db.execute("SELECT count(DISTINCT sha256) FROM media_files WHERE status = 'stored'"
+                                       ).fetchone()[0]
+    totals.update({f"media_{status}": n for status, n in db.execute(
+        "SELECT status, count(*) FROM media_text GROUP BY status")})
     posts_by_source = {
         (row["platform"], row["source"]): row
         for row in db.query(

@@ -148,7 +148,9 @@ def status(config_path: Path, as_json: bool) -> None:
     console.print(
         f"[bold]{config.name}[/bold]: {config.archive}\n"
         f"{t['posts']} posts by {t['authors']} authors, {t['post_versions']} earlier versions, "
-        f"{t['fetches']} requests on record over {t['runs']} runs"
+        f"{t['fetches']} requests on record over {t['runs']} runs\n"
+        f"{t['media_files']} media files stored, {t.get('media_read', 0)} read for their text"
+        + "".join(f", {t[f'media_{s}']} {s}" for s in ("unreadable", "failed") if t.get(f"media_{s}"))
     )
     if state.last_run:
         r = state.last_run

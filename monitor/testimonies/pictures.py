@@ -26,8 +26,12 @@ from typing import Any, Callable
 MAX_SIDE = 2000  # larger pictures are scaled down first: a poster stays legible, time stays bounded
 MAX_PIXELS = 60_000_000  # a picture claiming more is refused before it is decoded (a decompression bomb)
 DETECT_SIDE = 1280  # the detector sees at most this many pixels a side (RapidOCR's default enlarges to 736 at least)
+# a video frame is read at this size: captions are made to be read on a phone, and a 30 s
+# video read at 1280 took 20 s on one core, at 640 under 10 s (benchmarks/media_text.py)
+VIDEO_SIDE = 640
 MIN_CONFIDENCE = 0.5  # lines the recogniser is less sure of are left out
-SAME_CAPTION = 0.8  # two frames' lines this alike (difflib ratio) are one caption still on screen
+SAME_CAPTION = 0.8
+WORD = re.compile(r"\w")  # a "line" of fewer than two letters or digits is a shape, not text (a face read as "O")  # two frames' lines this alike (difflib ratio) are one caption still on screen
 
 
 class Unreadable(Exception):
@@ -97,7 +101,7 @@ def _recognise(pixels: Any, min_confidence: float) -> list[Line]:
     return [Line(" ".join(str(text).split()), round(float(score), 4), [[round(float(v), 1) for v in point]
                                                                   for point in box])
             for text, score, box in zip(result.txts, result.scores, result.boxes)
-            if float(score) >= min_confidence and str(text).strip()]
+            if float(score) >= min_confidence and len(WORD.findall(str(text))) >= 2]
 
 
 def _pixels(path: Path) -> Any:
@@ -179,7 +183,7 @@ def read_video(path: Path, *, per_second: float, max_frames: int, max_seconds: f
                 if t + 1e-6 < due:
                     continue
                 image = frame.to_image()
-                image.thumbnail((MAX_SIDE, MAX_SIDE))
+                image.thumbnail((VIDEO_SIDE, VIDEO_SIDE))
                 frames.append((t, _recognise(np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1]),
                                              min_confidence)))
                 due = t + step

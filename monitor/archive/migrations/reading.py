@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlite_utils import Database
 
+from monitor.archive.media_text import described
 from monitor.archive.migrations.registry import migration
 from monitor.archive.migrations.search import create_index, drop_index
 
@@ -31,11 +34,10 @@ def m019_media_text(db: Database) -> None:
     db["media_text"].create_index(["sha256"], unique=True)
     db["posts"].add_column("media_text", str)
     db["testimonies"].add_column("media_text_redacted", int)
-    db.execute(
-        "UPDATE posts SET media_text = (SELECT group_concat(trim(json_extract(m.value, '$.description')), char(10))"
-        " FROM json_each(posts.media) m WHERE trim(coalesce(json_extract(m.value, '$.description'), '')) != '')"
-        " WHERE media != '[]' AND deleted_at IS NULL"
-    )
+    rows = db.execute("SELECT id, media FROM posts WHERE media != '[]' AND deleted_at IS NULL").fetchall()
+    db.conn.executemany("UPDATE posts SET media_text = ? WHERE id = ?",
+                        [(text, post_id) for post_id, media in rows
+                         if (text := described(json.loads(media or "[]")))])
     db.execute("DROP VIEW visible_posts")
     db.execute(
         "CREATE VIEW visible_posts AS SELECT p.id, p.platform, p.source, p.url, p.author_id, p.author,"
