@@ -85,18 +85,26 @@ def test_a_videos_burnt_in_captions_become_a_caption_track_with_times(read, tmp_
                                " ON f.sha256 = r.sha256 WHERE f.post_id = ?", [post["id"]])
     track = json.loads(reading["lines"])
     assert reading["kind"] == "video" and [line["text"] for line in track] == [c for _, _, c in CAPTIONS]
+    assert not post["flagged"]  # no face in its frames
     for line, (start, end, _) in zip(track, CAPTIONS):
         assert abs(line["start"] - start) <= 1 and abs(line["end"] - end) <= 1
     assert post["status"] == "candidate"
 
 
-def test_a_file_that_is_not_a_picture_is_recorded_and_never_blocks_the_others(read, run_cli, tmp_path):
+def test_a_file_that_is_not_a_picture_is_recorded_never_blocks_the_others_and_is_tried_later(read, run_cli, tmp_path):
     config, output = read
     [bad] = rows(tmp_path, "SELECT r.status, r.error FROM media_text r JOIN media_files f ON f.sha256 = r.sha256"
                            " JOIN posts p ON p.id = f.post_id WHERE p.key LIKE '%/statuses/4'")
     assert bad["status"] == "unreadable" and "decoded" in bad["error"]
     assert "3 read, 1 unreadable" in output
-    assert "0 read, 0 unreadable" in run_cli("media", "read", "-c", str(config)).output  # not tried again
+    assert "0 read, 0 unreadable" in run_cli("media", "read", "-c", str(config)).output  # not again at once
+    conn = sqlite3.connect(tmp_path / "archive.db")
+    conn.execute("UPDATE media_text SET read_at = '2000-01-01T00:00:00+00:00'")  # as if an hour had passed
+    conn.commit()
+    conn.close()
+    assert "0 read, 1 unreadable" in run_cli("media", "read", "-c", str(config)).output  # tried again later
+    [again] = rows(tmp_path, "SELECT attempts FROM media_text WHERE status = 'unreadable'")
+    assert again["attempts"] == 2
 
 
 def test_status_counts_the_files_stored_and_read(read, run_cli):
@@ -225,3 +233,19 @@ def test_reading_can_be_turned_off(fake_mastodon, config_for, run_cli, tmp_path)
     finally:
         db.close()
     assert rows(tmp_path, "SELECT * FROM media_text") == [] and _post(tmp_path, 7)["media_text"] is None
+
+
+def test_a_face_in_a_videos_frames_flags_its_post(fake_mastodon, config_for, run_cli, tmp_path):
+    from PIL import Image
+    from skimage.data import astronaut  # a photograph of a person, shipped inside scikit-image
+
+    person = Image.new("RGB", (640, 360), (40, 40, 40))
+    person.paste(Image.fromarray(astronaut()).resize((300, 300)), (170, 0))
+    fake_mastodon.add(status("fake.social", 8, text="", media=[
+        (captioned_video(CAPTIONS[:1], 3, background=person), "video/mp4", "video", None)]))
+    config = config_for(fake_mastodon)
+    assert run_cli("collect", "-q", "-c", str(config)).exit_code == 0
+    assert run_cli("media", "read", "-q", "-c", str(config)).exit_code == 0
+    post = _post(tmp_path, 8)
+    assert post["flagged"] and "face in image" in post["flag_reasons"]
+    assert [r["faces"] for r in rows(tmp_path, "SELECT faces FROM media_files")] == [1]

@@ -64,3 +64,19 @@ def test_a_reddit_gallery_brings_each_picture_with_its_caption():
     post = transform_submission(raw, "https://www.reddit.com")
     assert post.media == [{"type": "image", "url": "https://preview.redd.it/abc.jpg?width=1080&s=1f2",
                            "description": "Our nurture room's calm corner"}]
+
+
+def test_a_bluesky_pictures_alt_text_is_what_the_post_s_pictures_say_at_once():
+    from monitor.archive.media_text import described
+
+    view = {
+        "uri": "at://did:plc:abc/app.bsky.feed.post/3m000000002", "cid": "bafyreig2",
+        "author": {"did": "did:plc:abc", "handle": "teacher.bsky.social"},
+        "record": {"$type": "app.bsky.feed.post", "createdAt": "2026-11-02T09:00:00.000Z", "text": "#AspireNotToExclude"},
+        "embed": {"$type": "app.bsky.embed.images#view", "images": [
+            {"thumb": "https://cdn.example/t.jpg", "fullsize": "https://cdn.example/f.jpg",
+             "alt": "A poster: nurture kept me in school"}]},
+        "indexedAt": "2026-11-02T09:00:02.000Z",
+    }
+    post = transform_post(view, followers=1)
+    assert described(post.media) == "A poster: nurture kept me in school"

@@ -18,7 +18,9 @@ from sqlite_utils import Database
 
 
 MAX_ATTEMPTS = 3  # a file that failed to be read this many times waits for a new engine
-RETRY_AFTER = timedelta(hours=1)  # a failed reading (not an undecodable file) is tried again after this
+# a file that did not decode, or whose reading failed, is tried again after this many hours times
+# its tries so far: a decoder or engine upgraded meanwhile may read it, and a file once read is never read again
+RETRY_AFTER = timedelta(hours=1)
 
 
 def _description(item: Any) -> str | None:
@@ -71,8 +73,8 @@ def refresh(db: Database, post_ids: Iterable[int]) -> list[int]:
 
 
 def unread(db: Database, limit: int, *, engine: str) -> list[dict[str, Any]]:
-    """Stored pictures and videos not read yet (or whose last try failed a while ago), one row per
-    file, testimonies' first, then the newest posts'."""
+    """Stored pictures and videos not read yet (or whose last try did not decode or failed a while
+    ago), one row per file, testimonies' first, then the newest posts'."""
     now = datetime.now(timezone.utc)
     tried = {sha: (status, attempts, read_at, old_engine) for sha, status, attempts, read_at, old_engine in db.execute(
         "SELECT sha256, status, attempts, read_at, engine FROM media_text")}
@@ -87,9 +89,8 @@ def unread(db: Database, limit: int, *, engine: str) -> list[dict[str, Any]]:
         if sha in tried:
             status, attempts, read_at, old_engine = tried[sha]
             if status == "read" or (old_engine == engine and (
-                    status == "unreadable" or attempts >= MAX_ATTEMPTS
-                    or datetime.fromisoformat(read_at) + RETRY_AFTER > now)):
-                continue
+                    attempts >= MAX_ATTEMPTS or datetime.fromisoformat(read_at) + RETRY_AFTER * attempts > now)):
+                continue  # read; or tried lately, or too often, by this engine (a new one tries again)
         out.append({"sha256": sha, "path": path, "kind": kind, "mime_type": mime, "post_id": post_id})
         if len(out) >= limit:
             break

@@ -215,21 +215,26 @@ def media() -> None:
     """Pictures and videos: downloaded after collection into the archive's media store, and read."""
 
 
+def _media_job(config_path: Path, name: str, quiet: bool, work) -> None:
+    """A media command: the archive locked, progress on a terminal, what it did in one line."""
+    config = load_config(config_path)
+    db = existing_archive(config)
+    err = Console(stderr=True)
+    with ArchiveLock(config.archive, name), Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("media", total=None)
+        counts = work(config, db, lambda done, total, what="media": bar.update(
+            task, description=what, completed=done, total=total))
+    if not quiet:
+        click.echo(", ".join(f"{n} {what.replace('_', ' ')}" for what, n in counts.items()))
+
+
 @media.command("fetch")
 @config_option
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @user_errors
 def media_fetch(config_path: Path, quiet: bool) -> None:
     """Download the pending attachments of testimony candidates, then look for faces in them."""
-    config = load_config(config_path)
-    db = open_archive(config.archive)
-    err = Console(stderr=True)
-    with ArchiveLock(config.archive, "media fetch"), Progress(console=err, transient=True,
-                                                              disable=not err.is_terminal) as bar:
-        task = bar.add_task("media", total=None)
-        counts = fetch_and_check_media(config, db, lambda done, total: bar.update(task, completed=done, total=total))
-    if not quiet:
-        click.echo(", ".join(f"{n} {what.replace('_', ' ')}" for what, n in counts.items()))
+    _media_job(config_path, "media fetch", quiet, fetch_and_check_media)
 
 
 @media.command("read")
@@ -240,16 +245,8 @@ def media_fetch(config_path: Path, quiet: bool) -> None:
 def media_read(config_path: Path, limit: int | None, quiet: bool) -> None:
     """Read the text in pictures and videos (posters, burnt-in captions), downloading them first;
     their posts are scored and checked for safeguarding again."""
-    config = load_config(config_path)
-    db = open_archive(config.archive)
-    err = Console(stderr=True)
-    with ArchiveLock(config.archive, "media read"), Progress(console=err, transient=True,
-                                                             disable=not err.is_terminal) as bar:
-        task = bar.add_task("media", total=None)
-        counts = read_media(db, config, limit=limit, progress=lambda what, done, total: bar.update(
-            task, description=what, completed=done, total=total))
-    if not quiet:
-        click.echo(", ".join(f"{n} {what.replace('_', ' ')}" for what, n in counts.items()))
+    _media_job(config_path, "media read", quiet, lambda config, db, update: read_media(
+        db, config, limit=limit, progress=lambda what, done, total: update(done, total, what)))
 
 
 @cli.command()

@@ -19,7 +19,7 @@ from monitor.archive import media, media_text
 from monitor.core.config import Config
 from monitor.pipeline.media import fetch_media
 from monitor.testimonies import pictures
-from monitor.testimonies.faces import check_faces
+from monitor.testimonies.faces import check_faces, flag_video_faces
 from monitor.testimonies.scoring import rescore_posts
 
 log = logging.getLogger("campaign_monitor.reading")
@@ -60,8 +60,10 @@ def read_media(db: Database, config: Config, *, limit: int | None = None, progre
     root = config.archive.parent
     for done, row in enumerate(todo, 1):
         kind = _kind(row)
+        frames = (lambda read, budget, n=done: progress(f"reading a video ({n}/{len(todo)}), frames", read, budget)
+                  ) if progress and kind == "video" else None
         try:
-            reading = read_file(root / row["path"], kind, config)
+            reading = read_file(root / row["path"], kind, config, frames)
         except pictures.Unreadable as e:
             log.info("media %s of post %s: %s", row["sha256"], row["post_id"], e)
             changed.update(media.record_reading(db, row["sha256"], kind=kind, status="unreadable", engine=engine,
@@ -77,6 +79,8 @@ def read_media(db: Database, config: Config, *, limit: int | None = None, progre
                 db, row["sha256"], kind=reading.kind, status="read", engine=engine, text=reading.text,
                 lines=reading.lines_json(), frames=reading.frames or None, seconds=reading.seconds,
                 truncated=reading.truncated))
+            if reading.faces is not None:  # a video's frames: flagged as a picture with a face is
+                counts["faces"] += flag_video_faces(db, row["sha256"], reading.faces)
             counts["read"] += 1
             counts["lines"] += len(reading.lines)
         if progress:

@@ -44,6 +44,13 @@ def count_faces(path: Path) -> int | None:
     image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
     if image is None:
         return None
+    return faces_in(image)
+
+
+def faces_in(image: Any) -> int:
+    """How many faces the cascade finds in a grey picture (a video's frames come here too)."""
+    import cv2  # deferred with the cascade above
+
     scale = MAX_SIDE / max(image.shape)
     if scale < 1:
         image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -52,7 +59,8 @@ def count_faces(path: Path) -> int | None:
 
 
 def check_faces(db: Database, config: Config) -> int:
-    """Look at every stored image not looked at yet; flag the posts whose pictures show a face."""
+    """Look at every stored image not looked at yet; flag the posts whose pictures show a face.
+    (A video's frames are looked at as they are read: `monitor.pipeline.reading`.)"""
     root = config.archive.parent
     rows = db.execute("SELECT id, post_id, sha256, path FROM media_files WHERE status = 'stored' AND faces IS NULL"
                       " AND path IS NOT NULL AND mime_type LIKE 'image/%'").fetchall()
@@ -64,3 +72,12 @@ def check_faces(db: Database, config: Config) -> int:
         reviews.record_faces(db, media_id, post_id, sha, faces or 0, FACE_LABEL)
         flagged += bool(faces)
     return flagged
+
+
+def flag_video_faces(db: Database, sha256: str, faces: int) -> int:
+    """Record what a video's frames showed on each post carrying it; returns the posts flagged."""
+    rows = db.execute("SELECT id, post_id FROM media_files WHERE sha256 = ? AND status = 'stored' AND faces IS NULL",
+                      [sha256]).fetchall()
+    for media_id, post_id in rows:
+        reviews.record_faces(db, media_id, post_id, sha256, faces, FACE_LABEL)
+    return len(rows) if faces else 0

@@ -23,6 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
+from monitor.testimonies.faces import faces_in
+
 MAX_SIDE = 2000  # larger pictures are scaled down first: a poster stays legible, time stays bounded
 MAX_PIXELS = 60_000_000  # a picture claiming more is refused before it is decoded (a decompression bomb)
 DETECT_SIDE = 1280  # the detector sees at most this many pixels a side (RapidOCR's default enlarges to 736 at least)
@@ -61,6 +63,7 @@ class Reading:
     frames: int = 0  # video frames read
     seconds: float | None = None  # how much of a video was read
     truncated: bool = False  # a video longer than the cap or the frame budget: only its start was read
+    faces: int | None = None  # a video: the most faces the face check found in one frame read
 
     @property
     def text(self) -> str:
@@ -186,6 +189,8 @@ def read_video(path: Path, *, per_second: float, max_frames: int, max_seconds: f
                 image.thumbnail((VIDEO_SIDE, VIDEO_SIDE))
                 frames.append((t, _recognise(np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1]),
                                              min_confidence)))
+                # a selfie video shows its speaker: the frames read go through the pictures' face check
+                reading.faces = max(reading.faces or 0, faces_in(np.asarray(image.convert("L"))))
                 due = t + step
                 if progress:
                     progress(len(frames), budget)

@@ -54,8 +54,10 @@ def poster(lines: list[str], *, tilt: float = 6.0) -> bytes:
     return out.getvalue()
 
 
-def captioned_video(captions: list[tuple[float, float, str]], seconds: float, *, fps: int = 10) -> bytes:
-    """An MP4 (MPEG-4 part 2) with moving pictures and captions burnt in at the bottom: (start, end, text)."""
+def captioned_video(captions: list[tuple[float, float, str]], seconds: float, *, fps: int = 10,
+                    background=None) -> bytes:
+    """An MP4 (MPEG-4 part 2) with moving pictures and captions burnt in at the bottom: (start, end, text).
+    `background`: a 640x360 PIL picture every frame starts from (else a plain colour and a moving disc)."""
     import os
     import tempfile
 
@@ -71,9 +73,10 @@ def captioned_video(captions: list[tuple[float, float, str]], seconds: float, *,
             stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
             for i in range(int(seconds * fps)):
                 t = i / fps
-                frame = Image.new("RGB", (640, 360), (70 + i % 40, 90, 120))
+                frame = background.copy() if background else Image.new("RGB", (640, 360), (70 + i % 40, 90, 120))
                 draw = ImageDraw.Draw(frame)
-                draw.ellipse((220 + (i * 3) % 60, 50, 420 + (i * 3) % 60, 250), fill=(210, 170, 140))
+                if not background:
+                    draw.ellipse((220 + (i * 3) % 60, 50, 420 + (i * 3) % 60, 250), fill=(210, 170, 140))
                 for start, end, text in captions:
                     if start <= t < end:
                         width = draw.textlength(text, font=font)
