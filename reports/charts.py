@@ -22,26 +22,33 @@ LONG_PERIOD = 62  # days; longer periods are charted by week
 TICKS = 10
 
 
-def _figure(width: float, height: float) -> Figure:
-    """A new figure. matplotlib is imported on the first: it takes over a second, and every
-    command imports this module, but only a report draws."""
+def _figure(width: float, height: float, left: float = 0.75, right: float = 0.2) -> Figure:
+    """A new figure with fixed margins (inches: `left` for the y labels, `right` for a legend
+    beside the plot). matplotlib is imported on the first: it takes over a second, and every
+    command imports this module, but only a report draws.
+
+    Fixed margins, not `bbox_inches="tight"`: that draws every figure twice to measure it,
+    a third of a week's report (0.15 s of 0.5 s of charts on a million posts).
+    """
     import matplotlib  # deferred: over a second to import, and only reports draw
     from matplotlib.figure import Figure
 
     matplotlib.rcParams["svg.hashsalt"] = "campaign-monitor"  # the same data draws the same file
     matplotlib.rcParams["svg.fonttype"] = "none"
-    return Figure(figsize=(width, height))
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=0.5 / height, top=1 - 0.35 / height)
+    return fig
 
 
-def _integers():
+def _integers(bins: int | str = "auto"):
     from matplotlib.ticker import MaxNLocator  # deferred with matplotlib (see _figure)
 
-    return MaxNLocator(integer=True)
+    return MaxNLocator(integer=True, nbins=bins)
 
 
 def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    fig.savefig(buffer, format="svg")
     text = buffer.getvalue()
     return text[text.index("<svg"):]
 
@@ -65,7 +72,7 @@ def _axis(ax, days: list, weekly: bool) -> None:
 def daily_volume(daily: pd.DataFrame) -> str:
     weekly = len(daily) > LONG_PERIOD
     frame = _by_week(daily) if weekly and len(daily.columns) else daily
-    fig = _figure(8, 3)
+    fig = _figure(8, 3, right=1.2)  # the legend, beside the bars
     ax = fig.subplots()
     x = list(range(len(frame)))
     bottom = pd.Series(0, index=frame.index)
@@ -82,11 +89,11 @@ def daily_volume(daily: pd.DataFrame) -> str:
 
 
 def participants(new: int, returning: int) -> str:
-    fig = _figure(4, 2.2)
+    fig = _figure(4, 2.2, left=0.9)  # "returning"
     ax = fig.subplots()
     ax.barh(["new", "returning"], [new, returning], color=["#2a9d8f", "#8d99ae"])
     ax.set_title("Participants: new and returning")
-    ax.xaxis.set_major_locator(_integers())
+    ax.xaxis.set_major_locator(_integers(4))  # four labels fit the narrow axis, thousands included
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
 
