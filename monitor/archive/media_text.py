@@ -51,7 +51,8 @@ def compose(media: list[dict[str, Any]], read: dict[str, str]) -> str | None:
 
 
 def refresh(db: Database, post_ids: Iterable[int]) -> list[int]:
-    """Put these posts' media text together again; inside a transaction. Returns those that changed.
+    """Put these posts' media text together again; inside a transaction. Returns those that changed,
+    each marked to be scored again.
 
     Deleted posts and posts whose media text a reviewer redacted are left as they are.
     """
@@ -68,6 +69,8 @@ def refresh(db: Database, post_ids: Iterable[int]) -> list[int]:
         text = compose(json.loads(row[0] or "[]"), read)
         if text != row[1]:
             db.execute("UPDATE posts SET media_text = ? WHERE id = ?", [text, post_id])
+            # scored again by the next scoring, whenever it runs: a reading is never left unscored
+            db.execute("UPDATE testimonies SET model_version = NULL WHERE post_id = ?", [post_id])
             changed.append(post_id)
     return changed
 

@@ -20,7 +20,7 @@ from monitor.core.config import Config
 from monitor.pipeline.media import fetch_media
 from monitor.testimonies import pictures
 from monitor.testimonies.faces import check_faces, flag_video_faces
-from monitor.testimonies.scoring import rescore_posts
+from monitor.testimonies.scoring import score_posts
 
 log = logging.getLogger("campaign_monitor.reading")
 Progress = Callable[[str, int, int], None]
@@ -85,6 +85,7 @@ def read_media(db: Database, config: Config, *, limit: int | None = None, progre
             counts["lines"] += len(reading.lines)
         if progress:
             progress("reading", done, len(todo))
-    if changed:
-        counts["rescored"] = rescore_posts(db, config, sorted(changed))
+    if changed:  # marked to be scored again by record_reading: done now, or by the next scoring if stopped
+        score_posts(db, config)
+        counts["rescored"] = len(changed)
     return counts

@@ -44,7 +44,7 @@ class Unreadable(Exception):
 class Line:
     """One recognised line: its text, the recogniser's confidence and where it was.
 
-    `box` is the line's four corners in the picture's pixels (of the frame, for a video);
+    `box` is the line's four corners in the stored file's pixels (a video's frame's);
     `start` and `end` are seconds into a video during which it was on screen.
     """
 
@@ -95,20 +95,22 @@ def _engine() -> Any:
                             "Det.limit_side_len": DETECT_SIDE})
 
 
-def _recognise(pixels: Any, min_confidence: float) -> list[Line]:
-    """The lines of one BGR picture, top to bottom."""
+def _recognise(pixels: Any, min_confidence: float, scale: float = 1.0) -> list[Line]:
+    """The lines of one BGR picture, top to bottom; boxes times `scale`, so that they are in
+    the stored file's pixels whatever size it was read at."""
     with _lock:  # one engine, one caller at a time (onnxruntime sessions are, RapidOCR's state is not)
         result = _engine()(pixels)
     if result.txts is None:
         return []
-    return [Line(" ".join(str(text).split()), round(float(score), 4), [[round(float(v), 1) for v in point]
+    return [Line(" ".join(str(text).split()), round(float(score), 4), [[round(float(v) * scale, 1) for v in point]
                                                                   for point in box])
             for text, score, box in zip(result.txts, result.scores, result.boxes)
             if float(score) >= min_confidence and len(WORD.findall(str(text))) >= 2]
 
 
-def _pixels(path: Path) -> Any:
-    """The picture as BGR pixels, turned the way its EXIF says and no larger than MAX_SIDE."""
+def _pixels(path: Path) -> tuple[Any, float]:
+    """The picture as BGR pixels, turned the way its EXIF says and no larger than MAX_SIDE, and
+    how many of the file's pixels one of them is."""
     import numpy as np  # deferred with the engine
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -116,16 +118,18 @@ def _pixels(path: Path) -> Any:
         with Image.open(path) as image:
             if image.width * image.height > MAX_PIXELS:
                 raise Unreadable(f"{image.width}x{image.height} pixels, over the {MAX_PIXELS:,}-pixel cap")
+            side = max(image.size)
             image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a reduced size straight away
             image = ImageOps.exif_transpose(image).convert("RGB")
             image.thumbnail((MAX_SIDE, MAX_SIDE))
-            return np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
+            return np.ascontiguousarray(np.asarray(image)[:, :, ::-1]), side / max(image.size)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError) as e:
         raise Unreadable(f"not a picture that can be decoded: {e}") from None
 
 
 def read_image(path: Path, min_confidence: float = MIN_CONFIDENCE) -> Reading:
-    return Reading("image", engine_name(), _recognise(_pixels(path), min_confidence))
+    pixels, scale = _pixels(path)
+    return Reading("image", engine_name(), _recognise(pixels, min_confidence, scale))
 
 
 def _same(a: str, b: str) -> bool:
@@ -188,7 +192,7 @@ def read_video(path: Path, *, per_second: float, max_frames: int, max_seconds: f
                 image = frame.to_image()
                 image.thumbnail((VIDEO_SIDE, VIDEO_SIDE))
                 frames.append((t, _recognise(np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1]),
-                                             min_confidence)))
+                                             min_confidence, max(frame.width, frame.height) / max(image.size))))
                 # a selfie video shows its speaker: the frames read go through the pictures' face check
                 reading.faces = max(reading.faces or 0, faces_in(np.asarray(image.convert("L"))))
                 due = t + step

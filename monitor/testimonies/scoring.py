@@ -159,13 +159,6 @@ def score_posts(db: Database, config: Config, *, rescore: bool = False, progress
     return len(ids)
 
 
-def rescore_posts(db: Database, config: Config, ids: list[int]) -> int:
-    """Score these posts again (what their pictures say has changed); reviewers' decisions are kept."""
-    ids = [r[0] for r in db.execute(f"SELECT id FROM current_posts WHERE id IN ({','.join('?' * len(ids))})", ids)]
-    _score(db, config, current_model(db, config), ids, None)
-    return len(ids)
-
-
 def _score(db: Database, config: Config, model: Model, ids: list[int], progress: Progress | None) -> None:
     for offset in range(0, len(ids), BATCH):
         batch = ids[offset:offset + BATCH]
