@@ -42,7 +42,8 @@ def register(db: Database, config: Config, status: str = "accepted", since: str 
         params,
     )
     records = [
-        {"id": r["id"], "text": shown.text(r["text"]), "picture_text": shown.text(r["media_text"] or ""), "link": shown.link(r["url"]), "platform": r["platform"],
+        {"id": r["id"], "text": shown.text(r["text"]), "picture_text": shown.text(r["media_text"] or ""),
+         "link": shown.link(r["url"]), "platform": r["platform"],
          "date": r["created_at"][:10], "author": shown.author(r["platform"], r["author"]),
          "status": r["status"], "consent": r["consent"], "notes": r["note"] or "", "media_sha256": r["media"] or "",
          "score": r["score"], "reasons": "; ".join(sorted({h["kind"].replace("_", " ")

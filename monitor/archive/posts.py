@@ -165,7 +165,8 @@ def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: s
         "INSERT INTO posts (platform, key, source, local_id, url, author_id, author, created_at,"
         " edited_at, text, content_warning, language, hashtags, media, likes, reposts, replies,"
         " quotes, metrics, version, first_fetch_id, raw_fetch_id, first_seen_at, last_seen_at, revision,"
-        " revised_at, media_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
+        " revised_at, media_text)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
         [
             (p.platform, p.key, source, p.local_id, p.url, author_ids[p.author.key],
              p.author.handle, p.created_at, p.edited_at, p.text, p.content_warning, p.language,

@@ -52,7 +52,8 @@ def store_redaction(db: Database, post_id: int, text: str, result: dict[str, Any
     """
     now = utc_now()
     with write_transaction(db):
-        db.execute("UPDATE testimonies SET display_text = ?, score = ?, reasons = ?, model_version = ?, media_text_redacted = 1,"
+        db.execute("UPDATE testimonies SET display_text = ?, score = ?, reasons = ?, model_version = ?,"
+                   " media_text_redacted = 1,"
                    " flag_reasons = CASE WHEN flagged OR ? THEN ? ELSE flag_reasons END, flagged = max(flagged, ?)"
                    " WHERE post_id = ?",
                    [text, result["score"], result["reasons"], model_version, result["flagged"],

@@ -68,18 +68,18 @@ READABLE = ("image", "video", "gifv")
 def _pending(db: Database, every_post: bool = False) -> list[tuple[int, str, str]]:
     """(post id, url, kind) of attachments still to fetch: of candidate or accepted testimonies
     and, with `every_post`, the pictures and videos of every live post after them, newest first."""
-    rows = db.execute(
+    testimonies = db.execute(
         "SELECT p.id, p.media FROM current_posts p JOIN testimonies t ON t.post_id = p.id"
         " WHERE t.status IN ('candidate', 'accepted') AND p.media != '[]' ORDER BY p.id DESC"
     ).fetchall()
+    rows = [(pid, [m for m in json.loads(media or "[]") if isinstance(m, dict)]) for pid, media in testimonies]
     if every_post:
-        readable = [(pid, json.dumps([m for m in json.loads(media or "[]")
-                                      if isinstance(m, dict) and m.get("type") in READABLE]))
-                    for pid, media in db.execute(
-                        "SELECT p.id, p.media FROM current_posts p LEFT JOIN testimonies t ON t.post_id = p.id"
-                        " WHERE p.media != '[]' AND coalesce(t.status, 'none') NOT IN ('candidate', 'accepted')"
-                        " ORDER BY p.id DESC")]
-        rows += [(pid, media) for pid, media in readable if media != "[]"]
+        others = db.execute(
+            "SELECT p.id, p.media FROM current_posts p LEFT JOIN testimonies t ON t.post_id = p.id"
+            " WHERE p.media != '[]' AND coalesce(t.status, 'none') NOT IN ('candidate', 'accepted') ORDER BY p.id DESC")
+        rows += [(pid, readable) for pid, media in others
+                 if (readable := [m for m in json.loads(media or "[]")
+                                  if isinstance(m, dict) and m.get("type") in READABLE])]
     done = {(pid, url) for pid, url in db.execute(
         "SELECT post_id, source_url FROM media_files WHERE status IN ('stored', 'too_large', 'refused')"
         " OR attempts >= ?", [MAX_ATTEMPTS])}
@@ -92,13 +92,12 @@ def _pending(db: Database, every_post: bool = False) -> list[tuple[int, str, str
             done.add((pid, url))  # failed lately: its turn comes on a later run
             resting[urlsplit(url).netloc] = resting.get(urlsplit(url).netloc, 0) + 1
     # a host that failed HOST_GIVE_UP downloads lately rests with them: its other attachments wait too
-    done.update((pid, m["url"]) for pid, media in rows for m in json.loads(media or "[]")
-                if isinstance(m, dict) and isinstance(m.get("url"), str)
-                and resting.get(urlsplit(m["url"]).netloc, 0) >= HOST_GIVE_UP)
+    done.update((pid, m["url"]) for pid, media in rows for m in media
+                if isinstance(m.get("url"), str) and resting.get(urlsplit(m["url"]).netloc, 0) >= HOST_GIVE_UP)
     # an attachment may come with no URL (Mastodon: remote media not fetched yet): skipped, never a crash
-    return [(pid, m["url"], m.get("type") or "file") for pid, media in rows for m in json.loads(media or "[]")
-            if isinstance(m, dict) and isinstance(m.get("url"), str)
-            and m["url"].startswith(("http://", "https://")) and (pid, m["url"]) not in done]
+    return [(pid, m["url"], m.get("type") or "file") for pid, media in rows for m in media
+            if isinstance(m.get("url"), str) and m["url"].startswith(("http://", "https://"))
+            and (pid, m["url"]) not in done]
 
 
 def _download(session: requests.Session, url: str, root: Path, cap: int, timeout: float, ends: float,

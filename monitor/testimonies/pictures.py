@@ -27,13 +27,13 @@ from monitor.testimonies.faces import faces_in
 
 MAX_SIDE = 2000  # larger pictures are scaled down first: a poster stays legible, time stays bounded
 MAX_PIXELS = 60_000_000  # a picture claiming more is refused before it is decoded (a decompression bomb)
-DETECT_SIDE = 1280  # the detector sees at most this many pixels a side (RapidOCR's default enlarges to 736 at least)
+DETECT_SIDE = 1280  # the detector sees at most this many pixels a side (RapidOCR's default: at least 736)
 # a video frame is read at this size: captions are made to be read on a phone, and a 30 s
 # video read at 1280 took 20 s on one core, at 640 under 10 s (benchmarks/media_text.py)
 VIDEO_SIDE = 640
 MIN_CONFIDENCE = 0.5  # lines the recogniser is less sure of are left out
-SAME_CAPTION = 0.8
-WORD = re.compile(r"\w")  # a "line" of fewer than two letters or digits is a shape, not text (a face read as "O")  # two frames' lines this alike (difflib ratio) are one caption still on screen
+SAME_CAPTION = 0.8  # two frames' lines this alike (difflib ratio) are one caption still on screen
+WORD = re.compile(r"\w")  # a "line" of fewer than two letters or digits is a shape, not text (a face read as "O")
 
 
 class Unreadable(Exception):
