@@ -203,20 +203,20 @@ def test_an_older_archive_gets_its_alt_text_searchable_when_migrated(tmp_path):
     assert db.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH 'day'").fetchall() == [(1,)]
 
 
-def test_the_daemon_reads_what_each_collection_brought(fake_mastodon, tmp_path):
-    from tests.test_run import config_with_schedule, daemon, stop, wait_for
+def test_the_daemons_follow_up_reads_what_a_collection_brought(fake_mastodon, config_for, run_cli, tmp_path):
+    from monitor.archive import open_archive
+    from monitor.core.config import load_config
+    from monitor.pipeline.followup import after_collection
 
     fake_mastodon.add(status("fake.social", 6, text="", media=[(poster(POSTER), "image/jpeg", "image", None)]))
-    process = daemon(config_with_schedule(tmp_path, [fake_mastodon]))
-
-    def candidate() -> bool:
-        try:
-            return _post(tmp_path, 6)["status"] == "candidate"
-        except (sqlite3.Error, ValueError):
-            return False  # not collected, or not scored, yet
-    wait_for(candidate)
-    code, log = stop(process)
-    assert code == 0, log
+    config = load_config(config_for(fake_mastodon))
+    assert run_cli("collect", "-q", "-c", str(config.path)).exit_code == 0
+    db = open_archive(config.archive)
+    try:
+        after_collection(config, db)  # what each of the daemon's collections ends with (Scheduler.collect)
+    finally:
+        db.close()
+    assert _post(tmp_path, 6)["status"] == "candidate"
 
 
 def test_reading_can_be_turned_off(fake_mastodon, config_for, run_cli, tmp_path):
