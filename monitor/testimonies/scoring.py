@@ -108,7 +108,12 @@ def scored_text(text: str | None, media_text: str | None) -> str:
     reasons' and flags' positions point into this string, and whatever quotes them,
     `explain`, is given the same one).
     """
-    return f"{text or ''}\n\n{media_text.replace(chr(10), ' ')}" if media_text else (text or "")
+    return f"{text or ''}\n\n{_one_text(media_text)}" if media_text else (text or "")
+
+
+def _one_text(media_text: str) -> str:
+    """A post's media text as one text: its lines joined by spaces, the same length."""
+    return media_text.replace("\n", " ")
 
 
 def assess(texts: list[str], model: Model, config: Config, media_texts: list[str | None] | None = None
@@ -126,7 +131,7 @@ def assess(texts: list[str], model: Model, config: Config, media_texts: list[str
     probabilities = [float(p) for p in model.probabilities(features)]
     pictured = [i for i, media in enumerate(media_texts) if media]
     if pictured:
-        features, alone = testimony_model.featurize([media_texts[i].replace("\n", " ") for i in pictured], signals)
+        features, alone = testimony_model.featurize([_one_text(media_texts[i]) for i in pictured], signals)
         for i, p, own in zip(pictured, model.probabilities(features), alone):
             if not own.only_tags:
                 probabilities[i] = max(probabilities[i], float(p))
@@ -155,11 +160,6 @@ def score_posts(db: Database, config: Config, *, rescore: bool = False, progress
     ids = [r[0] for r in db.execute(
         f"SELECT p.id FROM current_posts p LEFT JOIN testimonies t ON t.post_id = p.id WHERE 1 {where}"
         " ORDER BY p.id", params)]
-    _score(db, config, model, ids, progress)
-    return len(ids)
-
-
-def _score(db: Database, config: Config, model: Model, ids: list[int], progress: Progress | None) -> None:
     for offset in range(0, len(ids), BATCH):
         batch = ids[offset:offset + BATCH]
         rows = db.execute(f"SELECT id, text, media_text FROM posts WHERE id IN ({','.join('?' * len(batch))})",
@@ -168,6 +168,7 @@ def _score(db: Database, config: Config, model: Model, ids: list[int], progress:
         reviews.store_scores(db, zip([post_id for post_id, _, _ in rows], results), model.version)
         if progress:
             progress(offset + len(batch), len(ids))
+    return len(ids)
 
 
 def reviewer(by: str | None) -> str:
