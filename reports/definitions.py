@@ -18,7 +18,7 @@ class Aggregates:
     """One period reduced in SQL (reports.metrics): per hour and source, and per author."""
 
     hourly: pd.DataFrame  # hour (UTC), platform, source, posts, engagement, day (campaign zone)
-    authors: pd.DataFrame  # author_id, platform, author, followers_count, posts, engagement
+    authors: pd.DataFrame  # author_id, platform, followers_count, first_post_at, posts, engagement
     new_participants: int = 0  # authors whose first archived post falls in the period
 
 

@@ -16,9 +16,10 @@ import pandas as pd
 from sqlite_utils import Database
 
 from monitor.archive.fixity import last_verified
+from monitor.archive.rollups import SHOWN, hour_counts, term_counts
 from monitor.archive.terms import HASHTAG, LINK
 from monitor.core.records import CAP
-from reports.definitions import HEADLINES, POSTS, Aggregates, Metric, definitions_table
+from reports.definitions import HEADLINES, Aggregates, Metric, definitions_table
 from reports.period import Period
 from reports.pseudonym import Disclosure
 
@@ -59,14 +60,17 @@ class Metrics:
 
 
 class _Names(dict):
-    """Author id -> the name a report shows, computed only for the authors it shows."""
+    """Author id -> the name a report shows, looked up and computed only for the authors it shows
+    (a year has 150,000 participants and shows 30)."""
 
-    def __init__(self, handles: dict[int, tuple[str, str]], shown: Disclosure):
+    def __init__(self, db: Database, shown: Disclosure):
         super().__init__()
-        self.handles, self.shown = handles, shown
+        self.db, self.shown = db, shown
 
     def __missing__(self, author_id: int) -> str:
-        self[author_id] = name = self.shown.author(*self.handles[author_id])
+        platform, handle = self.db.execute("SELECT platform, handle FROM authors WHERE id = ?",
+                                           [author_id]).fetchone() or ("", "")
+        self[author_id] = name = self.shown.author(platform, handle)
         return name
 
 
@@ -87,64 +91,44 @@ COVERED = "INDEXED BY idx_posts_report"
 
 def _aggregates(db: Database, period: Period, zone: ZoneInfo) -> Aggregates:
     bounds = list(period.utc_bounds)
-    hourly = pd.read_sql_query(
-        f"SELECT substr(created_at, 1, 13) AS hour, platform, source, count(*) AS posts,"
-        f" sum({engagement_sql()}) AS engagement FROM posts {COVERED} WHERE {live_in_period()}"
-        " GROUP BY hour, platform, source",
-        db.conn, params=bounds,
-    )
+    sql, parameters = hour_counts(*period.utc_bounds)  # from the hourly rollups (m020)
+    hourly = pd.read_sql_query(sql, db.conn, params=parameters)
     # Hours are whole in UTC, so this is exact for zones whose offsets are whole hours (the UK's)
     hourly["day"] = (pd.to_datetime(hourly["hour"] + ":00:00+00:00", utc=True, format="ISO8601")
                      .dt.tz_convert(zone).dt.date)
     # counted first, joined after: one authors lookup per author, not one per post
     authors = pd.read_sql_query(
-        "SELECT c.author_id, a.platform, a.handle AS author, a.followers_count, c.posts, c.engagement FROM"
-        f" (SELECT p.author_id, count(*) AS posts, sum({engagement_sql('p')}) AS engagement FROM posts p {COVERED}"
-        f" WHERE {live_in_period('p')} GROUP BY p.author_id) c LEFT JOIN authors a ON a.id = c.author_id",
+        "SELECT c.author_id, a.platform, a.followers_count, a.first_post_at, c.posts,"
+        f" c.engagement FROM (SELECT p.author_id, count(*) AS posts, sum({engagement_sql('p')}) AS engagement"
+        f" FROM posts p {COVERED} WHERE {live_in_period('p')} GROUP BY p.author_id) c"
+        " LEFT JOIN authors a ON a.id = c.author_id",
         db.conn, params=bounds,
     )
     return Aggregates(hourly, authors)
 
 
-def _first_seen(db: Database, period: Period) -> dict[int, str]:
-    """Each participant of the period -> when their earliest archived post was made (kept on the author)."""
-    start, end = period.utc_bounds
-    rows = db.execute(
-        "SELECT id, first_post_at FROM authors WHERE id IN"
-        f" (SELECT DISTINCT author_id FROM posts {COVERED} WHERE {live_in_period()})",
-        [start, end],
-    ).fetchall()
-    return dict(rows)
-
-
-# Everything below that reads what posts *say* reads `visible_posts` (migration m007), the one
+# Everything below that reads what posts *say* goes by `visible_posts` (migration m007), the one
 # rule for what outputs may show: no deleted post, no post not yet checked for safeguarding,
-# no flagged post a reviewer has not accepted, and a redaction instead of the original.
-def visible_in_period(scan: bool, join: str = "") -> str:
-    """FROM and WHERE for the visible posts of a period (parameters: its UTC bounds).
-
-    Through the created_at index for a short period; for one that holds much of the
-    archive, `+` keeps SQLite off that index, so posts are read in rowid order, one
-    sequential pass, instead of a random read a post (8 s against 0.7 s for a year of 1M).
-    """
-    return f"visible_posts v{join} WHERE {in_period('v', scan)}"
-
-
+# no flagged post a reviewer has not accepted, and a redaction instead of the original. Its
+# rule is `posts.review` (m020), in the report index, so what may be shown is counted there.
 def in_period(alias: str, scan: bool) -> str:
-    """`alias.created_at` within the period's bounds, kept off the date index when `scan`."""
+    """`alias.created_at` within the period's bounds, kept off the date index when `scan`.
+
+    For a period that holds much of the archive, `+` keeps SQLite off that index, so posts
+    are read in rowid order, one sequential pass, instead of a random read a post.
+    """
     column = f"{'+' if scan else ''}{alias}.created_at"
     return f"{column} >= ? AND {column} < ?"
 
 
-def _terms(db: Database, period: Period, scan: bool, per_kind: int = 60) -> dict[str, list[tuple[str, int]]]:
-    """The most frequent links and hashtags of the period's visible posts, from `post_terms`
-    (extracted when each post was written): an index read, not a pass over every text."""
+def _terms(db: Database, period: Period, per_kind: int = 60) -> dict[str, list[tuple[str, int]]]:
+    """The most frequent links and hashtags of the period's visible posts: whole days from the
+    day rollups, the edges from `post_terms` (both kept when each post was written or reviewed)."""
+    counted, parameters = term_counts(*period.utc_bounds, (LINK, HASHTAG))
     rows = db.execute(
         "SELECT kind, value, n FROM (SELECT kind, value, n, row_number() OVER (PARTITION BY kind ORDER BY n DESC,"
-        " value) AS rank FROM (SELECT t.kind, t.value, count(*) AS n FROM"
-        f" {visible_in_period(scan, ' JOIN post_terms t ON t.post_id = v.id')} AND +t.kind IN (?, ?)"
-        " GROUP BY t.kind, t.value)) WHERE rank <= ? ORDER BY kind, n DESC, value",
-        [*period.utc_bounds, LINK, HASHTAG, per_kind],
+        f" value) AS rank FROM ({counted})) WHERE rank <= ? ORDER BY kind, n DESC, value",
+        [*parameters, per_kind],
     ).fetchall()
     found: dict[str, list[tuple[str, int]]] = {LINK: [], HASHTAG: []}
     for kind, value, n in rows:
@@ -163,12 +147,13 @@ def _links(terms: dict[str, list[tuple[str, int]]], shown: Disclosure) -> pd.Dat
     return pd.DataFrame(kept, columns=["link", "posts"])
 
 
-def _top_posts(db: Database, period: Period, zone: ZoneInfo, names: dict, shown: Disclosure,
-               scan: bool) -> pd.DataFrame:
+def _top_posts(db: Database, period: Period, zone: ZoneInfo, names: dict, shown: Disclosure) -> pd.DataFrame:
+    # the ten chosen in the report index (it holds the counts and the rule), then read
     rows = db.execute(
         f"SELECT platform, author_id, created_at, {engagement_sql('v')} AS engagement, text, url"
-        f" FROM {visible_in_period(scan)}"
-        " ORDER BY engagement DESC, created_at LIMIT 10",
+        f" FROM visible_posts v WHERE v.id IN (SELECT p.id FROM posts p {COVERED} WHERE {live_in_period('p')}"
+        f" AND {SHOWN} ORDER BY {engagement_sql('p')} DESC, p.created_at LIMIT 10)"
+        " ORDER BY engagement DESC, created_at",
         list(period.utc_bounds),
     ).fetchall()
     return pd.DataFrame(
@@ -217,20 +202,25 @@ def fixity_line(db: Database) -> str:
     return f"Archive last verified {when}: every check passed ({checked:,} objects)."
 
 
+def _column_dict(frame: pd.DataFrame, column: str) -> dict:
+    """author_id -> `column`, through lists: iterating a pyarrow-backed column costs a Python call a value."""
+    return dict(zip(frame["author_id"].tolist(), frame[column].tolist()))
+
+
 def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str, ...],
             shown: Disclosure, testimonies: pd.DataFrame | None = None) -> Metrics:
     """Everything the report shows, authors and links as `shown` allows."""
     agg = _aggregates(db, period, zone)
     before = _aggregates(db, period.previous(), zone)
-    first_seen = _first_seen(db, period)
+    first_seen = _column_dict(agg.authors, "first_post_at")
     start, _ = period.utc_bounds
-    new_ids = {a for a, first in first_seen.items() if first >= start}
-    names = _Names(dict(zip(agg.authors["author_id"], zip(agg.authors["platform"], agg.authors["author"]))), shown)
+    new_ids = {a for a, first in first_seen.items() if isinstance(first, str) and first >= start}
+    names = _Names(db, shown)
 
-    prev_first = _first_seen(db, period.previous()) if len(before.authors) else {}
+    prev_first = _column_dict(before.authors, "first_post_at")
     agg.new_participants = len(new_ids)
     prev_start = period.previous().utc_bounds[0]  # once, not once an author
-    before.new_participants = sum(1 for first in prev_first.values() if first >= prev_start)
+    before.new_participants = sum(1 for first in prev_first.values() if isinstance(first, str) and first >= prev_start)
     headlines = [Headline(m, m.value(agg), m.value(before)) for m in HEADLINES]
 
     hourly = agg.hourly
@@ -251,23 +241,19 @@ def compute(db: Database, period: Period, *, zone: ZoneInfo, hashtags: tuple[str
 
     coverage, notes = _coverage(db, period)
     notes += shown.notes
-    scan = POSTS.value(agg) > 0.2 * (db.execute("SELECT max(rowid) FROM posts").fetchone()[0] or 0)
-    # one pass over the period's live posts and their testimony rows: how many are not yet checked
-    # (counted, never quoted), and how many of the visible ones are candidates and accepted
-    states = dict(db.execute(
-        "SELECT CASE WHEN t.post_id IS NULL THEN 'unchecked' WHEN t.flagged = 1 AND t.status != 'accepted'"
-        f" THEN 'held' ELSE t.status END, count(*) FROM posts p {COVERED} LEFT JOIN testimonies t ON t.post_id = p.id"
-        f" WHERE {live_in_period('p')} GROUP BY 1", list(period.utc_bounds)).fetchall())
+    # every live post of the period by its review state: how many are not yet checked (counted,
+    # never quoted), and how many of the visible ones are candidates and accepted
+    states = hourly.groupby("review")["posts"].sum().to_dict() if len(hourly) else {}
     unchecked = states.get("unchecked", 0)
     if unchecked:
         notes.append(f"{unchecked} posts of this period are not yet checked for safeguarding: they are counted, but "
                      "none is quoted and their links and hashtags are left out (run 'campaign-monitor testimonies "
                      "rescore').")
-    terms = _terms(db, period, scan)
+    terms = _terms(db, period)
     tables = {
         "daily_volume": daily.reset_index(),
         "sources": sources,
-        "top_posts": _top_posts(db, period, zone, names, shown, scan),
+        "top_posts": _top_posts(db, period, zone, names, shown),
         "top_participants": participants,
         "co_hashtags": _co_hashtags(terms, {t.lower() for t in hashtags}),
         "links": _links(terms, shown),

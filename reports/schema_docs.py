@@ -90,12 +90,22 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "deletion_reason": "How the deletion was found", "revision": "The platform's name for this version (Bluesky CID)",
         "revised_at": f"When the platform made this version {UTC}",
         "media_text": "What its pictures say: their descriptions (alt text), then the text read in them; a reviewer's "
-                      "redaction replaces it"}),
+                      "redaction replaces it",
+        "review": "Its safeguarding state, kept from its testimony row: unchecked, held (flagged, not accepted), or "
+                  "the testimony status; the rule of visible_posts"}),
     "post_versions": ("Earlier states of posts that were edited or whose counts grew: nothing is overwritten.", {
         "superseded_at": f"When a newer version replaced it {UTC}"}),
     "post_payloads": ("The raw payload of each live post, as received, with its digest. Archivist only.", {}),
     "post_terms": ("Links, hashtags and mentions of each post, extracted once when written.", {
         "kind": "link, hashtag or mention", "value": "The link, hashtag (lower case) or mention"}),
+    "post_hours": ("How many live posts, and how much engagement, each UTC hour had per platform, source and "
+                   "review state: what reports count volumes from, kept current by triggers.", {
+        "hour": "UTC hour of the posts' creation (YYYY-MM-DDTHH)", "review": "The posts' review state (see posts)",
+        "posts": "Live posts", "engagement": "Their likes + reposts + replies + quotes, as last seen"}),
+    "term_days": ("How many visible posts created on each UTC day hold each term: what reports count links and "
+                  "hashtags from, kept current by triggers.", {
+        "day": "UTC date of the posts' creation (YYYY-MM-DD)", "kind": "link, hashtag or mention",
+        "value": "The term", "posts": "Visible posts of that day holding it"}),
     "cursors": ("Where each source's next collection resumes; it moves only with the posts it covers.", {
         "stream": "Which listing of the source", "position": "The platform's cursor, id or time"}),
     "schedule": ("The daemon's jobs: when each last ran and runs next.", {

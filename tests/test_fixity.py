@@ -9,7 +9,7 @@ import time
 import pytest
 
 from monitor.archive import fixity, open_archive
-from tests.conftest import count_posts, rows
+from tests.conftest import rows
 from tests.fakes.mastodon import lean_status, seed, status
 from tests.test_cli import campaign_monitor
 from tests.test_run import posts_so_far
@@ -112,12 +112,12 @@ def test_a_backup_taken_during_a_collect_is_whole_and_holds_every_committed_post
     out, err = backup.communicate(timeout=60)
     assert backup.returncode == 0, err
     assert collect.poll() is None, "the collect ended before the backup: the test proved nothing"
-    collect.communicate(timeout=120)
+    collect.kill()  # its end is not this test's subject (interrupted collects: test_crash)
+    collect.communicate(timeout=30)
     copy = sqlite3.connect(tmp_path / "copy.sqlite")
     assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     held = copy.execute("SELECT count(*) FROM posts").fetchone()[0]
-    assert committed <= held and held % 40 == 0  # whole pages only, never a page without its cursor
-    assert held < count_posts(tmp_path) == 800
+    assert committed <= held < 800 and held % 40 == 0  # whole pages only, never a page without its cursor
 
 
 def test_a_backup_with_media_copies_and_checks_the_files(collected, run_cli, tmp_path):

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from sqlite_utils import Database
 
-from monitor.archive import media_text
+from monitor.archive import media_text, rollups
 from monitor.archive.blocklist import blocked
 from monitor.archive.terms import add_terms, replace_terms
 from monitor.core.clock import utc_now
@@ -184,6 +184,8 @@ def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: s
             [(ids[p.key], raw, digest(raw), fetch_id) for p, raw in zip(fresh, raws)],
         )
         add_terms(db, [(ids[p.key], p.text, p.hashtags, p.url) for p in fresh])
+        rollups.count_new(db, [(p.created_at, p.platform, source, sum(getattr(p, c) or 0 for c in COUNTS))
+                               for p in fresh])
         db.conn.executemany("INSERT INTO posts_fts (rowid, text, content_warning, media_text) VALUES (?, ?, ?, ?)",
                             [(ids[p.key], p.text, p.content_warning, described)
                              for p, described in zip(fresh, alt)])  # m017: not a trigger

@@ -13,6 +13,8 @@ from typing import Iterable
 
 from sqlite_utils import Database
 
+from monitor.archive import rollups
+
 URL_RE = re.compile(r"https?://[^\s<>\"')\]]+")
 # @user, @user@instance.social, @name.bsky.social; not the @ inside an e-mail address or a URL
 MENTION_RE = re.compile(r"(?<![\w@/.])@([A-Za-z0-9_](?:[\w.-]*\w)?(?:@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)?)")
@@ -43,10 +45,12 @@ def replace_terms(db: Database, rows: Iterable[tuple[int, str | None, Iterable[s
         return
     db.conn.executemany("DELETE FROM post_terms WHERE post_id = ?", [(r[0],) for r in rows])
     add_terms(db, rows)
+    rollups.count_terms(db, [r[0] for r in rows])
 
 
 def add_terms(db: Database, rows: Iterable[tuple[int, str | None, Iterable[str], str | None]]) -> None:
-    """Terms of posts that have none yet (just inserted)."""
+    """Terms of posts that have none yet: just inserted, so not yet reviewed nor counted by the
+    rollups (`replace_terms` counts the terms it gives a post already shown)."""
     db.conn.executemany(
         "INSERT OR IGNORE INTO post_terms (post_id, kind, value) VALUES (?, ?, ?)",
         [(post_id, kind, value) for post_id, text, tags, url in rows for kind, value in extract(text, tags, url)],
