@@ -13,7 +13,6 @@ from collectors.base import lazy
 from collectors.mastodon import client, streaming
 from collectors.mastodon.client import (
     TOKEN_ENV,
-    TRANSPORT_ERRORS,
     source_name,
     token_for,
     token_variable,
@@ -31,7 +30,7 @@ token_env = (TOKEN_ENV, f"{TOKEN_ENV}_<HOST>")
 
 
 def transport_errors() -> tuple[type[BaseException], ...]:
-    return TRANSPORT_ERRORS
+    return client.transport_errors()
 
 
 def enabled(section: MastodonConfig) -> bool:

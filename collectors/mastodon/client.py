@@ -16,12 +16,10 @@ import os
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 import requests
-from mastodon import Mastodon, MastodonNetworkError
-from mastodon.errors import MastodonWarning
 
 from collectors.base import transform_each
 from collectors.mastodon.transform import (
@@ -36,13 +34,20 @@ from monitor.core import http
 from monitor.core.records import STALLED, Notice, Page, RefreshBatch, SourceError
 from monitor.core.sections import HttpPolicy
 
+if TYPE_CHECKING:  # annotations only: Mastodon.py is imported by the functions that talk to an instance
+    from mastodon import Mastodon
+
 log = logging.getLogger("campaign_monitor.mastodon")
 
 
 TOKEN_ENV = "MASTODON_ACCESS_TOKEN"
 
 
-TRANSPORT_ERRORS = (MastodonNetworkError, requests.RequestException, OSError)
+def transport_errors() -> tuple[type[BaseException], ...]:
+    """The network errors the shared fault policy retries as transport faults."""
+    # deferred: Mastodon.py is 10 MB, and reading a config (every report) loads this module
+    from mastodon import MastodonNetworkError
+    return (MastodonNetworkError, requests.RequestException, OSError)
 
 
 def source_name(instance_url: str) -> str:
@@ -96,6 +101,8 @@ class Connection:
 def connect(instance_url: str, token: str | None, policy: HttpPolicy) -> Connection:
     source = source_name(instance_url)
     recorder = http.Recorder(NAME, source)
+    from mastodon import Mastodon  # deferred: see transport_errors()
+
     session = requests.Session()
     recorder.attach_requests(session)
     client = Mastodon(
@@ -141,6 +148,8 @@ def fetch_pages(
     Each page carries the cursor that becomes true once it is stored; the last page is
     empty and marks the end (it is still yielded, so its request is on record).
     """
+    from mastodon.errors import MastodonWarning  # deferred: see transport_errors()
+
     describe = f"{conn.source} #{hashtag}"
     recorder = conn.recorder
 
@@ -152,7 +161,7 @@ def fetch_pages(
                 policy=policy,
                 recorder=recorder,
                 describe=describe,
-                transport_errors=TRANSPORT_ERRORS,
+                transport_errors=transport_errors(),
                 hints=_hints(conn.instance_url),
                 on_retry=on_retry,
             )
@@ -219,7 +228,7 @@ def refresh(
 
     def call(fn: Callable[[], Any]) -> Any:
         return http.call(fn, policy=policy, recorder=conn.recorder, describe=describe,
-                         transport_errors=TRANSPORT_ERRORS, hints=_hints(conn.instance_url), on_retry=on_retry)
+                         transport_errors=transport_errors(), hints=_hints(conn.instance_url), on_retry=on_retry)
 
     batched = True
     for start in range(0, len(items), BATCH):

@@ -22,8 +22,6 @@ import warnings
 from typing import Any, Callable, Iterator
 
 import requests
-from mastodon import Mastodon, StreamListener
-from mastodon.errors import MastodonWarning
 
 from collectors.base import transform_each
 from collectors.mastodon.client import source_name, token_variable
@@ -40,20 +38,22 @@ READ_TIMEOUT = 90.0  # Mastodon sends a heartbeat every 15 s: a silent minute an
 PATH = "/api/v1/streaming/hashtag"
 
 
-class _Listener(StreamListener):
-    """Puts each event on the queue exactly as it came: the raw JSON is the archive's payload."""
+def _listener(events: "queue.Queue[tuple[str, str | None]]") -> Any:
+    """A StreamListener that puts each event on the queue exactly as it came: the raw JSON is
+    the archive's payload. Made here, not at import: see `client.transport_errors`."""
+    from mastodon import StreamListener  # deferred: see client.transport_errors()
 
-    def __init__(self, events: "queue.Queue[tuple[str, str | None]]"):
-        self.events = events
+    class Listener(StreamListener):
+        # Mastodon.py parses the payload and casts it (dates become datetimes) before the on_*
+        # handlers; the archive keeps what the server sent, so events are taken one step earlier.
+        def _dispatch_event(self, name: str, raw_payload: Any, for_stream: Any, payload_present: bool) -> None:
+            if name in ("update", "status.update", "delete"):
+                events.put((name, raw_payload if isinstance(raw_payload, str) else None))
 
-    # Mastodon.py parses the payload and casts it (dates become datetimes) before the on_*
-    # handlers; the archive keeps what the server sent, so events are taken one step earlier.
-    def _dispatch_event(self, name: str, raw_payload: Any, for_stream: Any, payload_present: bool) -> None:
-        if name in ("update", "status.update", "delete"):
-            self.events.put((name, raw_payload if isinstance(raw_payload, str) else None))
+        def on_abort(self, err: Exception) -> None:
+            events.put(("abort", str(err)))
 
-    def on_abort(self, err: Exception) -> None:
-        self.events.put(("abort", str(err)))
+    return Listener()
 
 
 def _refused_message(instance_url: str, why: str) -> str:
@@ -72,12 +72,15 @@ def stream_pages(
     """Pages of the campaign's statuses as the instance's streams send them, until `stop`."""
     source = source_name(instance_url)
     recorder = http.Recorder(NAME, source)
+    from mastodon import Mastodon  # deferred: see client.transport_errors()
+    from mastodon.errors import MastodonWarning  # deferred: see client.transport_errors()
+
     session = requests.Session()
     recorder.attach_requests(session)
     api = Mastodon(api_base_url=instance_url, access_token=token, request_timeout=policy.timeout, session=session,
                    version_check_mode="none", user_agent=f"campaign-monitor/{__version__}")
     events: queue.Queue[tuple[str, str | None]] = queue.Queue()
-    listener = _Listener(events)
+    listener = _listener(events)
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always", MastodonWarning)
         open_to_us = api.timeline_is_available("hashtag", with_auth=token is not None, fail_hard=False)
