@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from monitor.archive.migrations.reading import VISIBLE_SELECT
 from monitor.archive.migrations.registry import migration
 from monitor.archive.rollups import SHOWN, rebuild, triggers
 
@@ -26,10 +27,4 @@ def m020_review_and_rollups(db: Database) -> None:
     for statement in triggers():
         db.execute(statement)
     db.execute("DROP VIEW visible_posts")
-    db.execute(
-        "CREATE VIEW visible_posts AS SELECT p.id, p.platform, p.source, p.url, p.author_id, p.author,"
-        " p.created_at, p.edited_at, coalesce(t.display_text, p.text) AS text, p.content_warning, p.language,"
-        " p.hashtags, p.media, p.likes, p.reposts, p.replies, p.quotes, p.metrics, t.status AS testimony_status,"
-        " t.score AS testimony_score, t.consent, t.note, t.reasons, p.media_text"
-        f" FROM posts p JOIN testimonies t ON t.post_id = p.id WHERE {SHOWN}"
-    )
+    db.execute(f"CREATE VIEW visible_posts AS {VISIBLE_SELECT} WHERE {SHOWN}")

@@ -12,6 +12,13 @@ from monitor.archive.migrations.search import create_index, drop_index
 
 # the search index's columns since m019: a poster's words are found like the post's own
 FTS_COLUMNS = ("text", "content_warning", "media_text")
+# what `visible_posts` shows since m019 (its rule, the WHERE, changed in m020)
+VISIBLE_SELECT = (
+    "SELECT p.id, p.platform, p.source, p.url, p.author_id, p.author, p.created_at, p.edited_at,"
+    " coalesce(t.display_text, p.text) AS text, p.content_warning, p.language, p.hashtags, p.media, p.likes,"
+    " p.reposts, p.replies, p.quotes, p.metrics, t.status AS testimony_status, t.score AS testimony_score,"
+    " t.consent, t.note, t.reasons, p.media_text FROM posts p JOIN testimonies t ON t.post_id = p.id"
+)
 
 
 @migration
@@ -39,13 +46,7 @@ def m019_media_text(db: Database) -> None:
                         [(text, post_id) for post_id, media in rows
                          if (text := described(json.loads(media or "[]")))])
     db.execute("DROP VIEW visible_posts")
-    db.execute(
-        "CREATE VIEW visible_posts AS SELECT p.id, p.platform, p.source, p.url, p.author_id, p.author,"
-        " p.created_at, p.edited_at, coalesce(t.display_text, p.text) AS text, p.content_warning, p.language,"
-        " p.hashtags, p.media, p.likes, p.reposts, p.replies, p.quotes, p.metrics, t.status AS testimony_status,"
-        " t.score AS testimony_score, t.consent, t.note, t.reasons, p.media_text"
-        " FROM posts p JOIN testimonies t ON t.post_id = p.id"
-        " WHERE p.deleted_at IS NULL AND (t.flagged = 0 OR t.status = 'accepted')"
-    )
+    db.execute(f"CREATE VIEW visible_posts AS {VISIBLE_SELECT}"
+               " WHERE p.deleted_at IS NULL AND (t.flagged = 0 OR t.status = 'accepted')")
     drop_index(db)
     create_index(db, FTS_COLUMNS)
