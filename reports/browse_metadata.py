@@ -7,6 +7,7 @@ search index's own tables and arbitrary SQL need the archivist to sign in.
 
 from __future__ import annotations
 
+from monitor.archive.rollups import engagement_sql
 from monitor.core.config import Config
 from reports.definitions import HEADLINES
 from reports.schema_docs import TABLES, describe
@@ -16,7 +17,7 @@ ARCHIVE = "archive"  # the database's name in the pages' addresses, whatever the
 BROWSE_VIEW = "browse_posts"
 ARCHIVIST = {"id": "archivist"}
 PASSWORD_ENV = "CAMPAIGN_MONITOR_ARCHIVIST_HASH"
-ENGAGEMENT = " + ".join(f"coalesce(v.{c}, 0)" for c in ("likes", "reposts", "replies", "quotes"))
+ENGAGEMENT = engagement_sql("v")
 
 # what a report may show of each post: `visible_posts` says which, the shown_* functions
 # (reports.browse, the report's Disclosure) how much of each

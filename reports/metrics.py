@@ -16,14 +16,13 @@ import pandas as pd
 from sqlite_utils import Database
 
 from monitor.archive.fixity import last_verified
-from monitor.archive.rollups import SHOWN, hour_counts, term_counts
+from monitor.archive.rollups import SHOWN, engagement_sql, hour_counts, term_counts
 from monitor.archive.terms import HASHTAG, LINK
 from monitor.core.records import CAP
 from reports.definitions import HEADLINES, Aggregates, Metric, definitions_table
 from reports.period import Period
 from reports.pseudonym import Disclosure
 
-ENGAGEMENT = ["likes", "reposts", "replies", "quotes"]
 
 
 @dataclass
@@ -72,10 +71,6 @@ class _Names(dict):
                                            [author_id]).fetchone() or ("", "")
         self[author_id] = name = self.shown.author(platform, handle)
         return name
-
-
-def engagement_sql(alias: str = "posts") -> str:
-    return " + ".join(f"coalesce({alias}.{count}, 0)" for count in ENGAGEMENT)
 
 
 def live_in_period(alias: str = "posts") -> str:

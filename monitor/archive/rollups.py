@@ -40,7 +40,9 @@ def review_of(t: str) -> str:
     return f"CASE WHEN {t}.flagged = 0 OR {t}.status = 'accepted' THEN coalesce({t}.status, 'none') ELSE '{HELD}' END"
 
 
-ENGAGEMENT = "coalesce({a}.likes, 0) + coalesce({a}.reposts, 0) + coalesce({a}.replies, 0) + coalesce({a}.quotes, 0)"
+def engagement_sql(alias: str = "posts") -> str:
+    """A post's engagement in SQL, as every report, page and rollup counts it."""
+    return " + ".join(f"coalesce({alias}.{count}, 0)" for count in ("likes", "reposts", "replies", "quotes"))
 
 
 def _shown(alias: str) -> str:
@@ -56,7 +58,7 @@ def _hour(row: str, sign: str) -> str:
     """An upsert of `row`'s (new or old) share of `post_hours`, added (sign "") or taken away ("-")."""
     return ("INSERT INTO post_hours (hour, platform, source, review, posts, engagement)"
             f" SELECT substr({row}.created_at, 1, 13), {row}.platform, coalesce({row}.source, ''), {row}.review,"
-            f" {sign}1, {sign}({ENGAGEMENT.format(a=row)}) WHERE {row}.deleted_at IS NULL"
+            f" {sign}1, {sign}({engagement_sql(row)}) WHERE {row}.deleted_at IS NULL"
             " ON CONFLICT (hour, platform, source, review) DO UPDATE SET posts = posts + excluded.posts,"
             " engagement = engagement + excluded.engagement")
 
@@ -128,7 +130,7 @@ def rebuild(db: Database) -> None:
     db.execute("DELETE FROM post_hours")
     db.execute("INSERT INTO post_hours (hour, platform, source, review, posts, engagement) SELECT"
                " substr(created_at, 1, 13), platform, coalesce(source, ''), review, count(*),"
-               f" sum({ENGAGEMENT.format(a='posts')}) FROM posts WHERE deleted_at IS NULL GROUP BY 1, 2, 3, 4")
+               f" sum({engagement_sql()}) FROM posts WHERE deleted_at IS NULL GROUP BY 1, 2, 3, 4")
     db.execute("DELETE FROM term_days")
     db.execute("INSERT INTO term_days (day, kind, value, posts) SELECT substr(p.created_at, 1, 10), t.kind, t.value,"
                f" count(*) FROM posts p JOIN post_terms t ON t.post_id = p.id WHERE {SHOWN} GROUP BY 1, 2, 3")
@@ -153,7 +155,7 @@ def hour_counts(start: str, end: str) -> tuple[str, list]:
     posts created in [start, end): whole UTC hours from `post_hours`, a ragged edge (a zone
     whose offset is not whole hours) from the report index."""
     raw = (f"SELECT substr(created_at, 1, 13) AS hour, platform, source, review, count(*) AS posts,"
-           f" sum({ENGAGEMENT.format(a='posts')}) AS engagement FROM posts INDEXED BY idx_posts_report"
+           f" sum({engagement_sql()}) AS engagement FROM posts INDEXED BY idx_posts_report"
            " WHERE created_at >= ? AND created_at < ? AND deleted_at IS NULL GROUP BY 1, 2, 3, 4")
     hours = _whole(start, end, hours=True)
     if hours is None:
