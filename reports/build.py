@@ -27,7 +27,9 @@ class Report:
     files: dict[str, Path]
 
 
-REPORT_CACHE_KIB = 4096  # SQLite page cache while reporting: it reads indexes and rollups now, so 16 MiB was 11 MB more and no faster
+# SQLite page cache while reporting: it reads indexes and rollups now (m020), and 16 MiB was 11 MB
+# more and no faster, measured alternately
+REPORT_CACHE_KIB = 4096
 
 
 def build_report(config: Config, db: Database, period: Period, out: Path | None = None,

@@ -1,25 +1,27 @@
-"""What reports count without visiting posts: each post's review state, and the day rollups of terms.
+"""What reports count without visiting posts: each post's review state, and the rollups.
 
-A year's report on a million posts spent most of its time visiting every post twice: once
-in `testimonies` to learn whether it may be shown, once in `post_terms` to count its links
-and hashtags (3 s and 5 s). Two things kept by the archive itself make both a read of an
-index instead:
+A year's report on a million posts spent most of its time visiting every post: in
+`testimonies` to learn whether it may be shown, in `post_terms` to count its links and
+hashtags, and by hour to count volumes (3 s, 5 s and 1.5 s). Three things kept by the
+archive itself make those reads of an index or of a small table instead:
 - `posts.review` (in the report index `idx_posts_report`) mirrors the post's testimony
   row: `unchecked` while there is none, `held` while it is flagged and not accepted, else
   its status. Triggers on `testimonies` keep it, so nothing that writes a testimony can
   forget to; `visible_posts` reads its rule from it (`SHOWN`), so there is still one rule.
 - `term_days` counts, per UTC day of creation, the visible posts holding each term.
-  Triggers on `post_terms` and on posts' visibility keep it, so a redaction, a tombstone,
-  an erasure or a reviewer's decision moves the counts in the transaction that made it.
+  A trigger on posts' visibility, one on `post_terms` deletions and `count_terms` (the
+  terms `replace_terms` writes) keep it, so a redaction, an edit, a tombstone, an erasure
+  or a reviewer's decision moves the counts in the transaction that made it.
   A count that falls to nothing is deleted, so an erased term leaves no trace here.
   A period reads the whole days inside it from here and only its ragged edges (local
   midnights are not UTC ones) from the posts.
 - `post_hours` counts the live posts and their engagement per UTC hour, platform, source
   and review state. The writer adds its new posts a page at a time (`count_new`: one row
   an hour, not a trigger a post, which cost the writer 10%); triggers on posts follow every
-  later change (grown counts, a review, a deletion, an erasure). The report's volumes and its testimony counts come from here.
+  later change (grown counts, a review, a deletion, an erasure). The report's volumes and
+  its testimony counts come from here.
 
-Both are rebuilt from scratch by the migration that made them (m020), and a test checks
+All three are filled from scratch by the migration that made them (m020), and a test checks
 them against a recount after every kind of change.
 """
 
@@ -54,13 +56,15 @@ def _upsert(select: str) -> str:
             " ON CONFLICT (day, kind, value) DO UPDATE SET posts = posts + excluded.posts")
 
 
+HOUR_CONFLICT = (" ON CONFLICT (hour, platform, source, review) DO UPDATE SET posts = posts + excluded.posts,"
+                 " engagement = engagement + excluded.engagement")
+
+
 def _hour(row: str, sign: str) -> str:
     """An upsert of `row`'s (new or old) share of `post_hours`, added (sign "") or taken away ("-")."""
     return ("INSERT INTO post_hours (hour, platform, source, review, posts, engagement)"
             f" SELECT substr({row}.created_at, 1, 13), {row}.platform, coalesce({row}.source, ''), {row}.review,"
-            f" {sign}1, {sign}({engagement_sql(row)}) WHERE {row}.deleted_at IS NULL"
-            " ON CONFLICT (hour, platform, source, review) DO UPDATE SET posts = posts + excluded.posts,"
-            " engagement = engagement + excluded.engagement")
+            f" {sign}1, {sign}({engagement_sql(row)}) WHERE {row}.deleted_at IS NULL{HOUR_CONFLICT}")
 
 
 def _empty_hour(row: str) -> str:
@@ -116,14 +120,14 @@ def count_new(db: Database, posts: list[tuple[str, str, str | None, int]]) -> No
         counts[0] += 1
         counts[1] += engagement
     db.conn.executemany(
-        "INSERT INTO post_hours (hour, platform, source, review, posts, engagement) VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (hour, platform, source, review) DO UPDATE SET posts = posts + excluded.posts,"
-        " engagement = engagement + excluded.engagement",
+        f"INSERT INTO post_hours (hour, platform, source, review, posts, engagement) VALUES (?, ?, ?, ?, ?, ?)"
+        f"{HOUR_CONFLICT}",
         [(*key, UNCHECKED, n, e) for key, (n, e) in hours.items()])
 
 
 def rebuild(db: Database) -> None:
-    """Every post's review state and every day's term counts, recomputed from the tables."""
+    """Every post's review state, every hour's counts and every day's term counts, recomputed
+    from the tables; before the triggers exist (they would count the changes again)."""
     db.execute(f"UPDATE posts SET review = '{UNCHECKED}' WHERE review IS NOT '{UNCHECKED}'")
     db.execute(f"UPDATE posts SET review = r.review FROM (SELECT t.post_id, {review_of('t')} AS review"
                " FROM testimonies t) r WHERE posts.id = r.post_id")
