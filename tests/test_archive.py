@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from dataclasses import replace
@@ -175,7 +176,8 @@ def test_grown_counts_keep_the_earlier_state_as_a_version(db):
     more.posts[0].raw = {"id": "0", "favourites_count": 7}
     assert save_page(db, more, run).updated == 1
     assert db.execute("SELECT likes, version FROM posts").fetchone() == (7, 2)
-    assert db.execute("SELECT likes, raw FROM post_versions").fetchone() == (1, '{"id": "0"}')
+    likes, raw = db.execute("SELECT likes, raw FROM post_versions").fetchone()
+    assert (likes, json.loads(raw)) == (1, {"id": "0"})
 
 
 def test_second_writer_waits_for_the_first_instead_of_failing(tmp_path, db):
@@ -210,6 +212,17 @@ def test_a_lone_surrogate_in_any_text_field_is_replaced_before_storing(field):
     value = stored.hashtags[0] if field == "hashtags" else (
         getattr(stored.author, field[7:]) if field.startswith("author.") else getattr(stored, field))
     assert "\ufffd" in value and value.encode()
+
+
+@pytest.mark.parametrize("raw", [{"id": "0", "big": 2**70}, {"id": "0", "alt": "x\ud800"}, {"id": "0", "emoji": "\U0001f600"}],
+                         ids=["integer-beyond-64-bits", "lone-surrogate", "non-ascii"])
+def test_a_payload_is_stored_as_the_same_json_value_whatever_it_holds(db, raw):
+    batch = page(1)
+    batch.posts[0].raw = raw
+    save_page(db, batch, start_run(db, "test"))
+    stored, sha = db.execute("SELECT raw, sha256 FROM post_payloads").fetchone()
+    assert json.loads(stored) == raw
+    assert sha == posts_module.digest(stored)
 
 
 def test_the_wal_is_checkpointed_while_the_writer_writes_and_folded_in_when_it_closes(tmp_path):

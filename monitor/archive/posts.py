@@ -13,6 +13,7 @@ import sqlite3
 from dataclasses import dataclass, replace
 from typing import Iterator
 
+import orjson
 from sqlite_utils import Database
 
 from monitor.archive import media_text, rollups
@@ -33,9 +34,19 @@ def _has_surrogate(value: object) -> bool:
 
 def storable_json(value: object) -> str:
     """A payload as JSON text SQLite can hold: readable UTF-8, or escaped where it holds a
-    lone surrogate (which no UTF-8 can), so the stored JSON is still exactly what was received."""
-    text = json.dumps(value, ensure_ascii=False)
-    return text if _utf8(text) else json.dumps(value)
+    lone surrogate (which no UTF-8 can), so the stored JSON is still exactly what was received.
+
+    orjson writes it in a fifth of `json.dumps`' time, and serialising payloads was the
+    writer's largest single cost. What orjson refuses (a lone surrogate, an integer beyond
+    64 bits, a key that is not text) goes the standard library's way, so nothing is lost;
+    compact separators are the only difference in the text, and the digest is of the text.
+    (A NaN, which a lenient parser accepts but JSON has not, is written as null.)
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        text = json.dumps(value, ensure_ascii=False)
+        return text if _utf8(text) else json.dumps(value)
 
 
 def _utf8(text: str) -> bool:
@@ -170,8 +181,8 @@ def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: s
         [
             (p.platform, p.key, source, p.local_id, p.url, author_ids[p.author.key],
              p.author.handle, p.created_at, p.edited_at, p.text, p.content_warning, p.language,
-             json.dumps(p.hashtags), json.dumps(p.media), p.likes, p.reposts, p.replies,
-             p.quotes, json.dumps(p.metrics) if p.metrics else None,
+             storable_json(p.hashtags), storable_json(p.media), p.likes, p.reposts, p.replies,
+             p.quotes, storable_json(p.metrics) if p.metrics else None,
              fetch_id, fetch_id, now, now, p.revision, p.revised_at, described)
             for p, described in zip(fresh, alt)
         ],
