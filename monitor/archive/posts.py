@@ -240,14 +240,14 @@ def _new_version(
                           [old["id"]]).fetchone()
     content = (
         {"text": redacted[0] if redacted else post.text, "content_warning": post.content_warning,
-         "edited_at": post.edited_at or post.revised_at, "hashtags": json.dumps(post.hashtags),
-         "media": json.dumps(post.media), "revision": post.revision, "revised_at": post.revised_at}
+         "edited_at": post.edited_at or post.revised_at, "hashtags": storable_json(post.hashtags),
+         "media": storable_json(post.media), "revision": post.revision, "revised_at": post.revised_at}
         if edited else {}
     )
     values = {
         **content,
         **counts,
-        "metrics": json.dumps(post.metrics) if post.metrics else old["metrics"],
+        "metrics": storable_json(post.metrics) if post.metrics else old["metrics"],
         "raw_fetch_id": fetch_id,
         "version": old["version"] + 1,
         "last_seen_at": now,
@@ -290,7 +290,7 @@ def snapshot(db: Database, posts: list[Post], fetch_id: int | None) -> None:
         "INSERT INTO engagement_snapshots (post_id, observed_at, likes, reposts, replies, quotes, metrics,"
         " fetch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [(ids[p.key], now, p.likes, p.reposts, p.replies, p.quotes,
-          json.dumps(p.metrics) if p.metrics else None, fetch_id) for p in posts if p.key in ids],
+          storable_json(p.metrics) if p.metrics else None, fetch_id) for p in posts if p.key in ids],
     )
 
 
