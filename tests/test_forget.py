@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import timedelta
 
 import pytest
 
 from tests.conftest import count_posts, rows
-from tests.fakes.mastodon import png, seed, status
+from tests.fakes.mastodon import EPOCH, png, seed, status
 
 SECRET = ("As a parent at Kestrelwood I watched the nurture room give my son back his confidence: he no longer "
           "hides under the table and now reads aloud to his class every Friday.")
 HANDLE = "jamies_mum@fake.social"
+# the fake's posts are dated from EPOCH (three days ago): a fixed window would lose them as the calendar moves
+AROUND_THEM = ("--since", (EPOCH - timedelta(days=30)).date().isoformat(),
+               "--until", (EPOCH + timedelta(days=2)).date().isoformat())
 
 
 @pytest.fixture
@@ -52,7 +56,7 @@ def test_forgetting_an_author_leaves_no_byte_of_them_in_the_archive_its_wal_the_
     result = forget_author(run_cli, config)
     assert result.exit_code == 0, result.output
     assert not (tmp_path / media["path"]).exists()
-    run_cli("report", "-c", str(config), "--since", "2026-10-01", "--until", "2026-12-01", "--out",
+    run_cli("report", "-c", str(config), *AROUND_THEM, "--out",
             str(tmp_path / "reports"))
     run_cli("export", "bag", "--include-flagged", "-c", str(config), str(tmp_path / "bag"))
     run_cli("testimonies", "export", "--format", "csv", "--status", "candidate", "-c", str(config), "--out",
@@ -148,7 +152,7 @@ def test_forget_names_the_earlier_reports_that_still_quote_what_it_erased(archiv
                  [HANDLE])
     conn.commit()
     conn.close()
-    run_cli("report", "-c", str(config), "--since", "2026-10-01", "--until", "2026-12-01")
+    run_cli("report", "-c", str(config), *AROUND_THEM)
     result = forget_author(run_cli, config)
     assert result.exit_code == 0
     assert "files written before this erasure still quote it" in result.output
