@@ -14,6 +14,11 @@ with the standard library's `json`, as a plain script would, the writer with orj
 archive does. Also printed: the plain insert into a table with the archive's three post
 indexes, the part of the writer's cost that no writer of this schema avoids. Targets: the
 writer reaches 0.9 of the baseline's rate at 200,000 statuses and 0.85 at 1,000,000.
+
+`--writer-only` times the writer alone, with its rate over each tenth of the run: the scale
+run (10,000,000 statuses, about 35 GB), where three files of that size would not fit beside
+each other and the baselines would double an hour's run. Each side's file is deleted once
+it is measured, so a run needs the disk of its largest side only.
 """
 
 from __future__ import annotations
@@ -87,11 +92,16 @@ def baseline(path: Path, count: int, indexed: bool) -> float:
     return elapsed
 
 
-def writer(path: Path, count: int, page_size: int) -> float:
-    """As a backfill writes: pages of `page_size`, PAGES_PER_COMMIT of them a transaction."""
+def writer(path: Path, count: int, page_size: int, marks: list[tuple[int, float]] | None = None) -> float:
+    """As a backfill writes: pages of `page_size`, PAGES_PER_COMMIT of them a transaction.
+
+    `marks` receives (posts written, seconds so far) after each chunk: how the rate moves as
+    the archive grows.
+    """
     db = open_archive(path)
     run_id = start_run(db, "benchmark")
     elapsed = 0.0
+    written = 0
     for posts in chunks(count):
         pages = []
         for start in range(0, len(posts), page_size):
@@ -103,15 +113,46 @@ def writer(path: Path, count: int, page_size: int) -> float:
         for start in range(0, len(pages), PAGES_PER_COMMIT):
             save_pages(db, pages[start : start + PAGES_PER_COMMIT], run_id)
         elapsed += time.perf_counter() - began
+        written += len(posts)
+        if marks is not None:
+            marks.append((written, elapsed))
     db.close()
     return elapsed
+
+
+def measure_writer(n: int, page: int) -> dict:
+    """The writer alone for `n` statuses, with its rate over each tenth of them."""
+    marks: list[tuple[int, float]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        mine = writer(Path(folder) / "archive.db", n, page, marks)
+        size = (Path(folder) / "archive.db").stat().st_size
+    tenths, last = [], (0, 0.0)
+    for done, seconds in marks:
+        if done * 10 >= (len(tenths) + 1) * n:
+            tenths.append((done - last[0]) / (seconds - last[1]))
+            last = (done, seconds)
+    print(f"{n:,} statuses, archive writer alone, pages of {page}, {PAGES_PER_COMMIT} a commit: "
+          f"{n / mine:,.0f} posts/s ({mine / 60:.1f} min); archive {size / 1e9:,.1f} GB")
+    print("rate over each tenth: " + ", ".join(f"{rate:,.0f}" for rate in tenths) + " posts/s")
+    return {"statuses": f"{n:,}", "writer": f"{n / mine:,.0f} posts/s", "minutes": f"{mine / 60:.1f}",
+            "first": f"{tenths[0]:,.0f} posts/s", "last": f"{tenths[-1]:,.0f} posts/s",
+            "tenths": ", ".join(f"{rate:,.0f}" for rate in tenths),
+            "size": f"{size / 1e9:,.1f} GB"}
+
+
+def remove(path: Path) -> None:
+    """A measured side's database and its WAL files, so the next side has the disk."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def measure(n: int, page: int) -> dict:
     """All three sides for `n` statuses, printed, and the row the README keeps."""
     with tempfile.TemporaryDirectory() as folder:
         base = baseline(Path(folder) / "plain.db", n, indexed=False)
+        remove(Path(folder) / "plain.db")
         indexed = baseline(Path(folder) / "indexed.db", n, indexed=True)
+        remove(Path(folder) / "indexed.db")
         mine = writer(Path(folder) / "archive.db", n, page)
         size = (Path(folder) / "archive.db").stat().st_size  # closed: the WAL is checkpointed into it
     print(f"{n:,} statuses")
@@ -133,8 +174,15 @@ def main() -> None:
     parser.add_argument("--statuses", type=int, nargs="+", default=[200_000],
                         help="one or more archive sizes, each measured from empty (the targets: 200000 1000000)")
     parser.add_argument("--page", type=int, default=40, help="statuses per page (Mastodon's maximum is 40)")
+    parser.add_argument("--writer-only", action="store_true",
+                        help="time the writer alone, with its rate over each tenth (the 10M scale run)")
     add_record_option(parser)
     args = parser.parse_args()
+    if args.writer_only:
+        rows = [measure_writer(n, args.page) for n in args.statuses]
+        if args.record:
+            record("ingest_scale", rows, module="ingest")
+        return
     rows = [measure(n, args.page) for n in args.statuses]
     if args.record:
         record("ingest", rows)

@@ -35,11 +35,12 @@ def add_record_option(parser) -> None:
     parser.add_argument("--record", action="store_true", help="keep the figures for the README (benchmarks/results)")
 
 
-def record(name: str, rows: list[dict], **figures: object) -> Path:
+def record(name: str, rows: list[dict], *, module: str = "", **figures: object) -> Path:
+    """Keep a run's rows as `name`.json; `module`: the benchmark that ran, when not `name`."""
     FOLDER.mkdir(exist_ok=True)
     path = FOLDER / f"{name}.json"
     data = {"date": datetime.now(timezone.utc).date().isoformat(), "machine": machine(),
-            "command": "python -m benchmarks." + " ".join([name, *sys.argv[1:]]).replace(" --record", ""),
+            "command": "python -m benchmarks." + " ".join([module or name, *sys.argv[1:]]).replace(" --record", ""),
             "rows": rows, **figures}
     path.write_text(json.dumps(data, indent=1) + "\n")
     return path

@@ -125,8 +125,8 @@ def test_a_hostile_content_fixture_runs_through_every_output_with_no_exception(f
     config = config_for(fake_mastodon, extra="\n[report]\n" + smtp_section(port))
     result = run_cli("collect", "-c", str(config))
     assert result.exit_code == 0, result.output
-    for post in rows(tmp_path, "SELECT id FROM posts"):
-        assert run_cli("testimonies", "accept", "-c", str(config), str(post["id"])).exit_code == 0
+    for row in rows(tmp_path, "SELECT id FROM posts"):
+        assert run_cli("testimonies", "accept", "-c", str(config), str(row["id"])).exit_code == 0
     outputs = _every_output(run_cli, config, tmp_path, messages)
     for name, text in outputs.items():
         assert "\x00" not in text and "\x1b" not in text and "\ud800" not in text, name
