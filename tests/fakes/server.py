@@ -73,7 +73,7 @@ class FakeServer:
         self.files: dict[str, tuple[bytes, str]] = {}  # path -> (content, MIME type), served as is
         self.delay = 0.0  # seconds every answer takes, for tests that must act mid-collection
         self.lock = threading.Lock()
-        self.in_flight = self.most_in_flight = 0  # requests being answered at once, now and at most
+        self.in_flight = self.most_in_flight = 0  # requests waiting for their answer at once, now and at most
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -159,14 +159,14 @@ class FakeServer:
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
-            self._answer(handler, request, parts)
-        finally:
-            with self.lock:
+            if self.delay:
+                time.sleep(self.delay)
+        finally:  # counted until its answer starts: once the answer is written, the client may send its next
+            with self.lock:  # request before this thread gets here, and would be counted twice
                 self.in_flight -= 1
+        self._answer(handler, request, parts)
 
     def _answer(self, handler: BaseHTTPRequestHandler, request: Request, parts: Any) -> None:
-        if self.delay:
-            time.sleep(self.delay)
         fault = self._take_fault(parts.path)
         if fault is not None and self._serve_fault(handler, request, fault):
             return
