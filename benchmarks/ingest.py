@@ -18,7 +18,8 @@ writer reaches 0.9 of the baseline's rate at 200,000 statuses and 0.85 at 1,000,
 `--writer-only` times the writer alone, with its rate over each tenth of the run: the scale
 run (10,000,000 statuses, about 35 GB), where three files of that size would not fit beside
 each other and the baselines would double an hour's run. Each side's file is deleted once
-it is measured, so a run needs the disk of its largest side only.
+it is measured, so a run needs the disk of its largest side only. `--rounds R` takes the three
+sides in turn R times and compares their mean rates.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
 from itertools import islice
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -135,36 +137,46 @@ def measure_writer(n: int, page: int) -> dict:
           f"{n / mine:,.0f} posts/s ({mine / 60:.1f} min); archive {size / 1e9:,.1f} GB")
     print("rate over each tenth: " + ", ".join(f"{rate:,.0f}" for rate in tenths) + " posts/s")
     return {"statuses": f"{n:,}", "writer": f"{n / mine:,.0f} posts/s", "minutes": f"{mine / 60:.1f}",
-            "first": f"{tenths[0]:,.0f} posts/s", "last": f"{tenths[-1]:,.0f} posts/s",
             "tenths": ", ".join(f"{rate:,.0f}" for rate in tenths),
             "size": f"{size / 1e9:,.1f} GB"}
 
 
-def remove(path: Path) -> None:
-    """A measured side's database and its WAL files, so the next side has the disk."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+def in_turn(sides: dict[str, Callable[[Path], float]], n: int, rounds: int) -> dict[str, list[float]]:
+    """Each side's rates (posts/s) over `rounds` rounds, the sides taken in turn, each in an empty folder
+    deleted once it is measured (so a run needs the disk of its largest side only).
+
+    Identical runs on this machine differ by up to a quarter, and a drift over the minutes of a
+    run would favour whichever side goes first: alternated, the sides are compared by their means.
+    """
+    rates: dict[str, list[float]] = {side: [] for side in sides}
+    for _ in range(rounds):
+        for side, run in sides.items():
+            with tempfile.TemporaryDirectory() as folder:
+                rates[side].append(n / run(Path(folder)))
+    return rates
+
+
+def summary(rates: list[float]) -> str:
+    """A side's mean rate, with the range of its rounds when there were several."""
+    spread = f" ({min(rates):,.0f}-{max(rates):,.0f})" if len(rates) > 1 else ""
+    return f"{statistics.mean(rates):,.0f} posts/s{spread}"
 
 
 def measure(n: int, page: int, rounds: int = 1) -> dict:
-    """All three sides for `n` statuses, taken in turn `rounds` times, printed, and the row the README keeps.
+    """All three sides for `n` statuses, taken in turn `rounds` times, printed, and the row the README keeps."""
+    sizes = []
 
-    Identical runs on this machine differ by up to a quarter, and a drift over the minutes of a
-    run would favour whichever side goes first, so with rounds > 1 the sides alternate and the
-    ratio is of their mean rates.
-    """
-    rates: dict[str, list[float]] = {"plain": [], "indexed": [], "writer": []}
-    for _ in range(rounds):
-        with tempfile.TemporaryDirectory() as folder:
-            rates["plain"].append(n / baseline(Path(folder) / "plain.db", n, indexed=False))
-            remove(Path(folder) / "plain.db")
-            rates["indexed"].append(n / baseline(Path(folder) / "indexed.db", n, indexed=True))
-            remove(Path(folder) / "indexed.db")
-            rates["writer"].append(n / writer(Path(folder) / "archive.db", n, page))
-            size = (Path(folder) / "archive.db").stat().st_size  # closed: the WAL is checkpointed into it
-    mean = {side: sum(values) / len(values) for side, values in rates.items()}
-    shown = {side: f"{mean[side]:,.0f} posts/s" + (f" ({min(v):,.0f}-{max(v):,.0f})" if rounds > 1 else "")
-             for side, v in rates.items()}
+    def archive(folder: Path) -> float:
+        seconds = writer(folder / "archive.db", n, page)
+        sizes.append((folder / "archive.db").stat().st_size)  # closed: the WAL is checkpointed into it
+        return seconds
+
+    rates = in_turn({"plain": lambda folder: baseline(folder / "plain.db", n, indexed=False),
+                     "indexed": lambda folder: baseline(folder / "indexed.db", n, indexed=True),
+                     "writer": archive}, n, rounds)
+    mean = {side: statistics.mean(values) for side, values in rates.items()}
+    shown = {side: summary(values) for side, values in rates.items()}
+    size = sizes[-1]
     of = f", mean of {rounds} rounds" if rounds > 1 else ""
     print(f"{n:,} statuses{of}")
     print(f"plain executemany, one transaction:                {shown['plain']}")

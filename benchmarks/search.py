@@ -82,26 +82,22 @@ def without_index(path: Path) -> None:
 
 def writer_cost(n: int, rounds: int = 3) -> list[dict]:
     """The writer with the index, without it and the plain insert, in turn, each round from empty files."""
-    rates: dict[str, list[float]] = {"index": [], "none": [], "plain": []}
-    for _ in range(rounds):
-        with tempfile.TemporaryDirectory() as folder:
-            rates["index"].append(n / ingest.writer(Path(folder) / "archive.db", n, 40))
-        with tempfile.TemporaryDirectory() as folder:
-            without_index(Path(folder) / "archive.db")
-            rates["none"].append(n / ingest.writer(Path(folder) / "archive.db", n, 40))
-        with tempfile.TemporaryDirectory() as folder:
-            rates["plain"].append(n / ingest.baseline(Path(folder) / "plain.db", n, indexed=False))
+    def unindexed(folder: Path) -> float:
+        without_index(folder / "archive.db")
+        return ingest.writer(folder / "archive.db", n, 40)
+
+    rates = ingest.in_turn({"index": lambda folder: ingest.writer(folder / "archive.db", n, 40), "none": unindexed,
+                            "plain": lambda folder: ingest.baseline(folder / "plain.db", n, indexed=False)}, n, rounds)
     mean = {side: statistics.mean(values) for side, values in rates.items()}
-    spread = {side: f"{min(values):,.0f}-{max(values):,.0f}" for side, values in rates.items()}
+    shown = {side: ingest.summary(values) for side, values in rates.items()}
     rows = []
     for side, label in (("none", "the writer without the index"), ("plain", "the plain insert")):
         ratio = mean["index"] / mean[side]
         verdict = "OK" if ratio >= 0.8 else "BELOW TARGET"
-        print(f"writer with the index, {n:,} statuses: {mean['index']:,.0f} posts/s ({spread['index']}) against "
-              f"{label} {mean[side]:,.0f} ({spread[side]}), means of {rounds}: ratio {ratio:.2f} (target 0.80) {verdict}")
-        rows.append({"what": f"writer with the index, {n:,} statuses, against {label}", "time": f"{mean['index']:,.0f} posts/s "
-                     f"({spread['index']})", "first": "", "baseline": f"{mean[side]:,.0f} posts/s ({spread[side]})",
-                     "verdict": f"ratio {ratio:.2f} (target 0.80) {verdict}"})
+        print(f"writer with the index, {n:,} statuses: {shown['index']} against {label} {shown[side]}, "
+              f"means of {rounds}: ratio {ratio:.2f} (target 0.80) {verdict}")
+        rows.append({"what": f"writer with the index, {n:,} statuses, against {label}", "time": shown["index"],
+                     "first": "", "baseline": shown[side], "verdict": f"ratio {ratio:.2f} (target 0.80) {verdict}"})
     return rows
 
 
