@@ -133,12 +133,12 @@ def measure_writer(n: int, page: int) -> dict:
         if done * 10 >= (len(tenths) + 1) * n:
             tenths.append((done - last[0]) / (seconds - last[1]))
             last = (done, seconds)
+    shown = ", ".join(f"{rate:,.0f}" for rate in tenths)
     print(f"{n:,} statuses, archive writer alone, pages of {page}, {PAGES_PER_COMMIT} a commit: "
           f"{n / mine:,.0f} posts/s ({mine / 60:.1f} min); archive {size / 1e9:,.1f} GB")
-    print("rate over each tenth: " + ", ".join(f"{rate:,.0f}" for rate in tenths) + " posts/s")
+    print(f"rate over each tenth: {shown} posts/s")
     return {"statuses": f"{n:,}", "writer": f"{n / mine:,.0f} posts/s", "minutes": f"{mine / 60:.1f}",
-            "tenths": ", ".join(f"{rate:,.0f}" for rate in tenths),
-            "size": f"{size / 1e9:,.1f} GB"}
+            "tenths": shown, "size": f"{size / 1e9:,.1f} GB"}
 
 
 def in_turn(sides: dict[str, Callable[[Path], float]], n: int, rounds: int) -> dict[str, list[float]]:
