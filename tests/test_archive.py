@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from dataclasses import replace
 
@@ -247,3 +248,22 @@ def checkpointed(path) -> bool:
     """Pages have been copied from the WAL into the file itself (by the archive's checkpoint thread:
     the writer's automatic checkpoint is off, so only it grows the file while the writer writes)."""
     return path.stat().st_size > 2_000_000
+
+
+def test_a_wal_restart_left_to_the_writer_never_waits_for_a_reader(tmp_path):
+    """A long reader (a backup, a year's report) holds an old snapshot: the writer's restart of
+    the WAL is skipped, not waited for through the whole busy timeout, and tried again later."""
+    db = open_archive(tmp_path / "archive.db")
+    run = start_run(db, "test")
+    save_page(db, page(5), run)
+    reader = sqlite3.connect(tmp_path / "archive.db")
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM posts").fetchone()
+    db.conn._restart_due.set()  # as the checkpoint thread does when it could not restart the WAL itself
+    saved = threading.Thread(target=save_page, args=(db, page(5, key_prefix="https://fake.social/t/"), run))
+    saved.start()
+    saved.join(timeout=10)
+    assert not saved.is_alive(), "the writer waited for the reader"
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] == archive.BUSY_TIMEOUT_MS
+    reader.rollback()
+    assert db.execute("SELECT count(*) FROM posts").fetchone()[0] == 10

@@ -26,6 +26,18 @@ COUNTS = ("likes", "reposts", "replies", "quotes")
 SURROGATES = re.compile("[\ud800-\udfff]")
 TEXT_FIELDS = ("key", "url", "created_at", "text", "local_id", "edited_at", "content_warning", "language", "revision")
 AUTHOR_FIELDS = ("key", "handle", "display_name", "url")
+# What the posts' unique index is ordered by before the key itself (m021): the key's last path
+# segment, which on every platform collected is the post's own id in time order (a Mastodon
+# snowflake, a Bluesky TID, a Reddit base36 id). Ordered by the whole key, a status URI or an
+# at:// URI, the index is ordered by author, and a commit rewrote a 4 KiB leaf of it for every
+# author it held: at a million posts that index was two fifths of what the writer wrote.
+# Ordered by id, new posts land at its right edge, a few leaves a commit.
+KEY_ORDER = "substr(key, length(rtrim(key, replace(key, '/', ''))) + 1)"
+
+
+def key_order(key: str) -> str:
+    """`KEY_ORDER` of `key`, computed here: what the index is searched by (tests check they agree)."""
+    return key[key.rfind("/") + 1 :]
 
 
 def _has_surrogate(value: object) -> bool:
@@ -158,15 +170,10 @@ def store_posts(db: Database, posts: list[Post], fetch_id: int | None, source: s
     existing: dict[str, sqlite3.Row] = {}
     db.conn.row_factory = sqlite3.Row
     try:
-        for chunk in _chunks([p.key for p in unique]):
-            marks = ",".join("?" * len(chunk))
-            for row in db.conn.execute(
-                "SELECT id, key, url, text, content_warning, edited_at, likes, reposts, replies, quotes, metrics,"
-                " raw_fetch_id, version, deleted_at, revision, revised_at FROM posts"
-                f" WHERE platform = ? AND key IN ({marks})",
-                [platform, *chunk],
-            ):
-                existing[row["key"]] = row
+        for row in _by_key(db, "id, key, url, text, content_warning, edited_at, likes, reposts, replies, quotes,"
+                           " metrics, raw_fetch_id, version, deleted_at, revision, revised_at",
+                           platform, [p.key for p in unique]):
+            existing[row["key"]] = row
     finally:
         db.conn.row_factory = None
 
@@ -267,7 +274,7 @@ def placeholders(ids: list) -> str:
 
 
 def _ids(db: Database, table: str, platform: str, keys: list[str]) -> dict[str, int]:
-    """Row ids of `table` (authors or posts) by their platform key."""
+    """Row ids of `table` (authors) by their platform key."""
     ids: dict[str, int] = {}
     for chunk in _chunks(keys):
         marks = ",".join("?" * len(chunk))
@@ -276,8 +283,22 @@ def _ids(db: Database, table: str, platform: str, keys: list[str]) -> dict[str, 
     return ids
 
 
+def by_key_sql(columns: str, count: int) -> str:
+    """SQL for `columns` of the posts with `count` keys (parameters: the platform, each key's
+    `key_order`, each key), through the unique index: the order is searched, the key itself
+    checked (`+key`: not a second search of the index for every pair of the two lists)."""
+    marks = ",".join("?" * count)
+    return f"SELECT {columns} FROM posts WHERE platform = ? AND {KEY_ORDER} IN ({marks}) AND +key IN ({marks})"
+
+
+def _by_key(db: Database, columns: str, platform: str, keys: list[str]) -> Iterator:
+    for chunk in _chunks(keys):
+        yield from db.conn.execute(by_key_sql(columns, len(chunk)), [platform, *map(key_order, chunk), *chunk])
+
+
 def post_ids(db: Database, platform: str, keys: list[str]) -> dict[str, int]:
-    return _ids(db, "posts", platform, keys)
+    """Posts' row ids by their platform key."""
+    return dict(_by_key(db, "key, id", platform, keys))
 
 
 def snapshot(db: Database, posts: list[Post], fetch_id: int | None) -> None:

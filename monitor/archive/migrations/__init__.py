@@ -13,8 +13,8 @@ import importlib
 
 from monitor.archive.migrations.registry import MIGRATION_NAMES, migration, migrations
 
-# m001-m011, m012, m013-m016, m017, m018, m019, m020-
-MODULES = ("collection", "lean", "archivist", "search", "alerts", "reading", "counting")
+# m001-m011, m012, m013-m016, m017, m018, m019, m020, m021-
+MODULES = ("collection", "lean", "archivist", "search", "alerts", "reading", "counting", "writing")
 for _module in MODULES:
     importlib.import_module(f"{__name__}.{_module}")
 
