@@ -132,7 +132,7 @@ def _author_ids(db: Database, posts: list[Post], now: str) -> dict[str, int]:
             for key, a in authors.items()
         ],
     )
-    return _ids(db, "authors", posts[0].platform, list(authors))
+    return _author_row_ids(db, posts[0].platform, list(authors))
 
 
 def _is_newer(post: Post, old: sqlite3.Row) -> tuple[bool, bool]:
@@ -273,12 +273,11 @@ def placeholders(ids: list) -> str:
     return ",".join("?" * len(ids)) or "NULL"
 
 
-def _ids(db: Database, table: str, platform: str, keys: list[str]) -> dict[str, int]:
-    """Row ids of `table` (authors) by their platform key."""
+def _author_row_ids(db: Database, platform: str, keys: list[str]) -> dict[str, int]:
+    """Authors' row ids by their platform key (posts have `post_ids`, through their own index)."""
     ids: dict[str, int] = {}
     for chunk in _chunks(keys):
-        marks = ",".join("?" * len(chunk))
-        ids.update(db.execute(f"SELECT key, id FROM {table} WHERE platform = ? AND key IN ({marks})",
+        ids.update(db.execute(f"SELECT key, id FROM authors WHERE platform = ? AND key IN ({placeholders(chunk)})",
                               [platform, *chunk]).fetchall())
     return ids
 
