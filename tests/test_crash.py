@@ -44,7 +44,7 @@ def save_pages(db, pages, run_id):
             if page.cursor is not None:
                 archive.advance_cursor(db, page, run_id)
         with archive.write_transaction(db):
-            results.append(archive.store_posts(db, page.posts, fetch_id, page.source))
+            results.append(archive.store_posts(db, [(page.posts, fetch_id)], page.source))
     return results
 archive.save_pages = save_pages
 """
@@ -229,7 +229,7 @@ def _cursor_first(db, page: Page, run_id: int) -> None:
     with archive.write_transaction(db):
         archive.advance_cursor(db, page, run_id)
     with archive.write_transaction(db):
-        archive.store_posts(db, page.posts, None, page.source)
+        archive.store_posts(db, [(page.posts, None)], page.source)
 
 
 def _wal_tail_losses(folder: Path, save) -> tuple[list[str], set[int]]:

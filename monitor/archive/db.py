@@ -248,20 +248,44 @@ def save_pages(db: Database, pages: list[Page], run_id: int) -> list[SaveResult]
     Each page keeps its own fetch as the provenance of its posts; the cursor ends at the
     last page's. A commit costs about as much as writing a page of 40 posts, so a backfill
     commits several pages at once; a crash loses them all and their cursor with them,
-    never one without the other, and they are fetched again.
+    never one without the other, and they are fetched again. Within the transaction the
+    pages' posts are written together where that changes nothing (`_together`): one result
+    for each run of pages so written.
     """
     results = []
     with write_transaction(db):
-        for page in pages:
-            fetch_id = _insert_fetches(db, page.fetches, run_id)
-            results.append(store_posts(db, page.posts + known(db, page), fetch_id, page.source))
-            if page.rejects:
-                _store_rejects(db, page, fetch_id)
-            if page.gone or page.gone_local:
-                results[-1].deleted = tombstone(db, page.platform, {**page.gone, **local_keys(db, page)})
-            if page.cursor is not None:
-                advance_cursor(db, page, run_id)
+        for run in _together(pages):
+            fetch_ids = [_insert_fetches(db, page.fetches, run_id) for page in run]
+            results.append(store_posts(db, [(page.posts + known(db, page), fetch_id)
+                                            for page, fetch_id in zip(run, fetch_ids)], run[0].source))
+            for page, fetch_id in zip(run, fetch_ids):
+                if page.rejects:
+                    _store_rejects(db, page, fetch_id)
+                if page.gone or page.gone_local:
+                    results[-1].deleted += tombstone(db, page.platform, {**page.gone, **local_keys(db, page)})
+                if page.cursor is not None:
+                    advance_cursor(db, page, run_id)
     return results
+
+
+def _together(pages: list[Page]) -> Iterator[list[Page]]:
+    """Runs of consecutive pages whose posts can be written as one, exactly as page by page:
+    from one source, no post (or edit) on two of them, and a page that announces deletions
+    ends its run, so its tombstones come after its posts and before any later page's."""
+    run: list[Page] = []
+    keys: set[str] = set()
+    for page in pages:
+        mine = {p.key for p in page.posts} | {p.key for p in page.edits}
+        if run and (not keys.isdisjoint(mine) or (page.platform, page.source) != (run[0].platform, run[0].source)):
+            yield run
+            run, keys = [], set()
+        run.append(page)
+        keys |= mine
+        if page.gone or page.gone_local:
+            yield run
+            run, keys = [], set()
+    if run:
+        yield run
 
 
 def known(db: Database, page: Page) -> list[Post]:
@@ -298,7 +322,7 @@ def save_refresh(db: Database, batch: RefreshBatch, run_id: int) -> SaveResult:
     """Store a re-read of archived posts: new versions, a counts snapshot, tombstones."""
     with write_transaction(db):
         fetch_id = _insert_fetches(db, batch.fetches, run_id)
-        result = store_posts(db, batch.observed, fetch_id, batch.source)
+        result = store_posts(db, [(batch.observed, fetch_id)], batch.source)
         snapshot(db, batch.observed, fetch_id)
         result.deleted = tombstone(db, batch.platform, batch.gone)
     return result
