@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from monitor.core.records import Fetch, Page  # noqa: E402
 from collectors.mastodon import transform_status  # noqa: E402
 from monitor.archive import open_archive, save_pages, start_run  # noqa: E402
+from monitor.archive.posts import KEY_ORDER  # noqa: E402
 from monitor.pipeline.collect import PAGES_PER_COMMIT  # noqa: E402
 from benchmarks.results import add_record_option, record  # noqa: E402
 from benchmarks.synthetic import mastodon_statuses  # noqa: E402
@@ -65,9 +66,9 @@ def baseline(path: Path, count: int, indexed: bool) -> float:
         " content_warning TEXT, language TEXT, hashtags TEXT, media TEXT, likes INTEGER, reposts INTEGER,"
         " replies INTEGER, quotes INTEGER, raw TEXT)"
     )
-    if indexed:  # the same indexes as the archive's posts table (migrations m002-m011)
-        conn.execute("CREATE UNIQUE INDEX k ON posts (platform, key)")
-        conn.execute("CREATE INDEX a ON posts (author_id, created_at)")
+    if indexed:  # the same indexes as the archive's posts table (migrations m005, m021, m022)
+        conn.execute(f"CREATE UNIQUE INDEX k ON posts (platform, {KEY_ORDER}, key)")
+        conn.execute("CREATE INDEX a ON posts (author_id)")
         conn.execute("CREATE INDEX r ON posts (created_at, platform, source, author_id, likes, reposts, replies,"
                      " quotes)")
     elapsed = 0.0

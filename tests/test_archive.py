@@ -137,6 +137,21 @@ def test_an_empty_file_becomes_an_archive(tmp_path):
     assert "posts" in open_archive(path).table_names()
 
 
+def test_a_new_archive_has_8_kib_pages_and_an_older_one_keeps_its_own(tmp_path):
+    open_archive(tmp_path / "new.db").close()
+    assert sqlite3.connect(tmp_path / "new.db").execute("PRAGMA page_size").fetchone()[0] == 8192
+    old = tmp_path / "old.db"
+    conn = sqlite3.connect(old)
+    conn.execute("PRAGMA page_size = 4096")
+    conn.execute("PRAGMA application_id = %d" % archive.APPLICATION_ID)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    db = open_archive(old)
+    save_page(db, page(3, cursor="2"), start_run(db, "test"))
+    db.close()
+    assert sqlite3.connect(old).execute("PRAGMA page_size").fetchone()[0] == 4096
+
+
 def test_page_and_its_cursor_are_written_together(db):
     run = start_run(db, "test")
     save_page(db, page(3, cursor="2"), run)

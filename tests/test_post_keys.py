@@ -1,5 +1,6 @@
 """The posts' unique index: ordered by each key's id (m021), the same uniqueness as the key alone,
-and every lookup of a post by its key a search of it, never a scan of the posts."""
+and every lookup of a post by its key a search of it, never a scan of the posts. The author
+index: an author alone (m022), what every lookup of an author's posts searches."""
 
 from __future__ import annotations
 
@@ -87,3 +88,26 @@ def test_an_older_archives_posts_are_found_by_their_keys_once_its_index_is_reord
     assert save(db, post(KEYS[0])).new == 0
     indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'posts'")}
     assert "idx_posts_key_order" in indexes and "idx_posts_platform_key" not in indexes
+
+
+AUTHORS_POSTS = "SELECT id FROM posts WHERE author_id IN (?, ?)"  # as an erasure of an author finds them
+
+
+def test_an_authors_posts_are_found_through_the_author_index_not_a_scan(db):
+    plan = " ".join(row[-1] for row in db.execute("EXPLAIN QUERY PLAN " + AUTHORS_POSTS, [1, 2]))
+    assert "idx_posts_author" in plan and "SCAN" not in plan
+
+
+def test_an_older_archives_author_index_is_replaced_by_one_without_dates_when_it_is_opened(tmp_path):
+    path = tmp_path / "archive.db"
+    older = Database(sqlite3.connect(path))
+    migrations.apply(older, stop_before="m022_posts_author_index_without_dates")
+    older.conn.executemany("INSERT INTO posts (platform, key, author_id, created_at, text, hashtags, media)"
+                           " VALUES ('mastodon', ?, ?, '2026-11-01T10:00:00.000000+00:00', 'x', '[]', '[]')",
+                           [(k, n % 2) for n, k in enumerate(KEYS[:3])])
+    older.conn.commit()
+    older.close()
+    db = open_archive(path)
+    indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'posts'")}
+    assert "idx_posts_author" in indexes and "idx_posts_author_created" not in indexes
+    assert len(db.execute(AUTHORS_POSTS, [0, 1]).fetchall()) == 3

@@ -5,7 +5,7 @@ so the writer waited while pages were copied into the database file, and the cop
 more as the archive grows (the ingest benchmark's COMMITs went from a quarter to over half
 of its time over 200,000 posts). Here each archive connection turns that off and a thread
 of its own checkpoints instead, on its own connection: PASSIVE, which never waits for the
-writer and never makes it wait; then, once the WAL holds more than RESTART_PAGES, RESTART,
+writer and never makes it wait; then, once the WAL holds more than RESTART_BYTES, RESTART,
 which waits for the writer's current transaction and makes the next one start the WAL
 again from its beginning. A writer that never pauses (a backfill commits every few
 milliseconds) leaves RESTART no moment to get in: then the writer is asked to do it itself
@@ -34,8 +34,8 @@ log = logging.getLogger("campaign_monitor.archive")
 
 EVERY = 0.25  # seconds between looks at the WAL's size (one stat call)
 START_BYTES = 1000 * 4096  # as much as SQLite's automatic checkpoint lets the WAL hold
-RESTART_PAGES = 16384  # 64 MiB of 4 KiB pages: then the WAL starts again from its beginning
-CAUGHT_UP = 1024  # pages: a PASSIVE that copies no more leaves a restart little to copy
+RESTART_BYTES = 64 * 1024 * 1024  # of frames in the WAL: then it starts again from its beginning
+CAUGHT_UP_BYTES = 4 * 1024 * 1024  # a PASSIVE that copies no more leaves a restart little to copy
 CATCH_UP_ROUNDS = 8  # a writer faster than the copy is not chased for ever
 PAGE_LIMIT = 64 * 1024 * 1024  # journal_size_limit: a restarted WAL file is cut back to this
 
@@ -85,9 +85,10 @@ def _checkpoints(path: str, stop: threading.Event, restart_due: threading.Event)
                         continue  # until the WAL first fills, the thread holds no connection
                     conn = sqlite3.connect(path, timeout=0, check_same_thread=False)  # RESTART never waits
                     conn.execute(f"PRAGMA journal_size_limit = {PAGE_LIMIT}")
-                _, pages, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                if pages >= RESTART_PAGES and not stop.is_set():
-                    _catch_up(conn, copied, stop)
+                    page = conn.execute("PRAGMA page_size").fetchone()[0]  # what a frame holds
+                _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if frames * page >= RESTART_BYTES and not stop.is_set():
+                    _catch_up(conn, copied, CAUGHT_UP_BYTES // page, stop)
                     busy = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
                     (restart_due.set if busy else restart_due.clear)()
             except sqlite3.OperationalError as e:  # locked: the writer never paused; it restarts the WAL
@@ -100,13 +101,13 @@ def _checkpoints(path: str, stop: threading.Event, restart_due: threading.Event)
             conn.close()
 
 
-def _catch_up(conn: sqlite3.Connection, copied: int, stop: threading.Event) -> None:
-    """PASSIVE again, with no pause, until one copies at most CAUGHT_UP pages: what a restart
+def _catch_up(conn: sqlite3.Connection, copied: int, caught_up: int, stop: threading.Event) -> None:
+    """PASSIVE again, with no pause, until one copies at most `caught_up` frames: what a restart
     then copies is what the writer committed during that last, short one."""
     for _ in range(CATCH_UP_ROUNDS):
         if stop.is_set():
             return
         _, _, now = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if now - copied <= CAUGHT_UP:  # also when the writer restarted the WAL meanwhile (now < copied)
+        if now - copied <= caught_up:  # also when the writer restarted the WAL meanwhile (now < copied)
             return
         copied = now
