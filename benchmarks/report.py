@@ -46,11 +46,12 @@ def build(path: Path, posts: int, authors: int) -> None:
 
 
 CHILD = """
-import resource, sys, time
+import sys, time
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 sys.path.insert(0, sys.argv[1])
+from benchmarks.results import peak_mb
 from monitor.archive import open_archive
 from monitor.core.config import load_config
 from reports.build import build_report
@@ -69,7 +70,7 @@ if sys.argv[5] == "baseline":
                [start, end]).fetchone()
 else:
     build_report(config, db, period)
-print(time.perf_counter() - began, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, loaded)
+print(time.perf_counter() - began, peak_mb(), loaded)
 """
 
 

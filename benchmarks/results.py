@@ -18,6 +18,24 @@ from pathlib import Path
 FOLDER = Path(__file__).resolve().parent / "results"
 
 
+def peak_mb() -> float:
+    """This process's peak resident memory, MB: the kernel's high-water mark of its own memory.
+
+    Not `ru_maxrss`: Linux carries the parent's high-water mark across the exec of a process
+    started with `subprocess` (vfork), so a report process started by a benchmark that had
+    just built a million-post archive reported the builder's 269 MB instead of its own 189.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource  # not on every platform; where there is no /proc, the best there is
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def machine() -> str:
     model = ""
     try:

@@ -27,7 +27,6 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
-import resource  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -37,6 +36,8 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 HELD_OUT = ROOT / "tests" / "data"
+
+from benchmarks.results import peak_mb  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -110,7 +111,7 @@ def main() -> None:
         # load, speed and memory in a fresh process, as collection sees them
         subprocess.run([sys.executable, "-m", "benchmarks.testimonies", "--score-with", str(path),
                         "--posts", str(args.posts), "--training-peak",
-                        str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)], check=True, cwd=ROOT)
+                        str(peak_mb())], check=True, cwd=ROOT)
 
 
 def score_with(path: Path, count: int, parent_peak_mb: float = 0.0) -> None:
@@ -143,7 +144,7 @@ def score_with(path: Path, count: int, parent_peak_mb: float = 0.0) -> None:
     elapsed = time.perf_counter() - started
     print(f"scoring on one core (embedding, signals, classifier, safeguarding): {len(posts) / elapsed:,.0f} posts/s "
           f"(target 2,000) over {len(posts):,} posts")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mb()
     print(f"RSS added by loading and scoring: {rss_mb() - base_rss:.0f} MB (target < 300 MB); peak RSS: scoring "
           f"process {peak:.0f} MB, training process {parent_peak_mb:.0f} MB")
 
