@@ -74,20 +74,27 @@ def test_the_same_key_cannot_be_inserted_twice_whatever_writes_it(db):
         db.execute("INSERT INTO posts (platform, key, created_at) VALUES ('mastodon', ?, '2026-11-02')", [KEYS[0]])
 
 
-def test_an_older_archives_posts_are_found_by_their_keys_once_its_index_is_reordered(tmp_path):
-    path = tmp_path / "archive.db"
+def older_archive(path, stop_before: str):
+    """An archive made before `stop_before`, holding three posts by two authors, then opened as it is now."""
     older = Database(sqlite3.connect(path))
-    migrations.apply(older, stop_before="m021_posts_key_in_time_order")
-    older.conn.executemany("INSERT INTO posts (platform, key, created_at, text, hashtags, media)"
-                           " VALUES ('mastodon', ?, '2026-11-01T10:00:00.000000+00:00', 'x', '[]', '[]')",
-                           [(k,) for k in KEYS[:3]])
+    migrations.apply(older, stop_before=stop_before)
+    older.conn.executemany("INSERT INTO posts (platform, key, author_id, created_at, text, hashtags, media)"
+                           " VALUES ('mastodon', ?, ?, '2026-11-01T10:00:00.000000+00:00', 'x', '[]', '[]')",
+                           [(k, n % 2) for n, k in enumerate(KEYS[:3])])
     older.conn.commit()
     older.close()
-    db = open_archive(path)
+    return open_archive(path)
+
+
+def post_indexes(db) -> set[str]:
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'posts'")}
+
+
+def test_an_older_archives_posts_are_found_by_their_keys_once_its_index_is_reordered(tmp_path):
+    db = older_archive(tmp_path / "archive.db", "m021_posts_key_in_time_order")
     assert set(post_ids(db, "mastodon", KEYS[:3])) == set(KEYS[:3])
     assert save(db, post(KEYS[0])).new == 0
-    indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'posts'")}
-    assert "idx_posts_key_order" in indexes and "idx_posts_platform_key" not in indexes
+    assert "idx_posts_key_order" in post_indexes(db) and "idx_posts_platform_key" not in post_indexes(db)
 
 
 AUTHORS_POSTS = "SELECT id FROM posts WHERE author_id IN (?, ?)"  # as an erasure of an author finds them
@@ -99,15 +106,6 @@ def test_an_authors_posts_are_found_through_the_author_index_not_a_scan(db):
 
 
 def test_an_older_archives_author_index_is_replaced_by_one_without_dates_when_it_is_opened(tmp_path):
-    path = tmp_path / "archive.db"
-    older = Database(sqlite3.connect(path))
-    migrations.apply(older, stop_before="m022_posts_author_index_without_dates")
-    older.conn.executemany("INSERT INTO posts (platform, key, author_id, created_at, text, hashtags, media)"
-                           " VALUES ('mastodon', ?, ?, '2026-11-01T10:00:00.000000+00:00', 'x', '[]', '[]')",
-                           [(k, n % 2) for n, k in enumerate(KEYS[:3])])
-    older.conn.commit()
-    older.close()
-    db = open_archive(path)
-    indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'posts'")}
-    assert "idx_posts_author" in indexes and "idx_posts_author_created" not in indexes
+    db = older_archive(tmp_path / "archive.db", "m022_posts_author_index_without_dates")
+    assert "idx_posts_author" in post_indexes(db) and "idx_posts_author_created" not in post_indexes(db)
     assert len(db.execute(AUTHORS_POSTS, [0, 1]).fetchall()) == 3
