@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 
 from monitor.core.records import Author, Fetch, Page, Post
+from monitor.archive import checkpoint
 from monitor.archive import db as archive
 from monitor.archive import posts as posts_module
 from monitor.archive import ArchiveError, open_archive, save_page, start_run
@@ -241,22 +242,51 @@ def test_a_payload_is_stored_as_the_same_json_value_whatever_it_holds(db, raw):
     assert sha == posts_module.digest(stored)
 
 
-def test_the_wal_is_checkpointed_while_the_writer_writes_and_folded_in_when_it_closes(tmp_path):
-    db = open_archive(tmp_path / "archive.db")
+def write_past_the_first_checkpoint(db, path) -> None:
+    """~6 MB of payloads, then wait (10 s at most) for the checkpoint thread to copy some into the file."""
     run = start_run(db, "test")
-    for n in range(60):  # ~6 MB of payloads: past the first checkpoint's threshold
+    for n in range(60):
         batch = page(100, key_prefix=f"https://fake.social/s/{n}-")
         for p in batch.posts:
             p.raw = {"id": p.local_id, "content": "x" * 1000}
         save_page(db, batch, run)
-    wal = tmp_path / "archive.db-wal"
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not checkpointed(tmp_path / "archive.db"):
+    while time.monotonic() < deadline and not checkpointed(path):
         time.sleep(0.05)
+
+
+def test_the_wal_is_checkpointed_while_the_writer_writes_and_folded_in_when_it_closes(tmp_path):
+    db = open_archive(tmp_path / "archive.db")
+    write_past_the_first_checkpoint(db, tmp_path / "archive.db")
+    wal = tmp_path / "archive.db-wal"
     assert checkpointed(tmp_path / "archive.db")
     db.close()
     assert not wal.exists()
     assert sqlite3.connect(tmp_path / "archive.db").execute("SELECT count(*) FROM posts").fetchone()[0] == 6000
+
+
+def test_the_checkpoints_go_on_when_their_first_look_at_the_page_size_is_refused(tmp_path, monkeypatch):
+    refused, checkpoints = [], []
+
+    class Busy(sqlite3.Connection):  # the thread's connection (timeout 0), refused once as a locked file would be
+        def execute(self, sql, *args):
+            if sql == "PRAGMA page_size" and not refused:
+                refused.append(sql)
+                raise sqlite3.OperationalError("database is locked")
+            if refused and sql.startswith("PRAGMA wal_checkpoint"):
+                checkpoints.append(sql)
+            return super().execute(sql, *args)
+
+    connect = sqlite3.connect
+    monkeypatch.setattr(checkpoint.sqlite3, "connect",
+                        lambda *a, **k: connect(*a, **k, **({"factory": Busy} if k.get("timeout") == 0 else {})))
+    db = open_archive(tmp_path / "archive.db")
+    write_past_the_first_checkpoint(db, tmp_path / "archive.db")
+    deadline = time.monotonic() + 5  # the writer's own restarts fill the file too: the thread must go on itself
+    while time.monotonic() < deadline and len(checkpoints) < 2 and db.conn._thread.is_alive():
+        time.sleep(0.05)
+    assert refused and len(checkpoints) >= 2 and checkpointed(tmp_path / "archive.db")
+    db.close()
 
 
 def checkpointed(path) -> bool:

@@ -33,7 +33,7 @@ import weakref
 log = logging.getLogger("campaign_monitor.archive")
 
 EVERY = 0.25  # seconds between looks at the WAL's size (one stat call)
-START_BYTES = 1000 * 4096  # as much as SQLite's automatic checkpoint lets the WAL hold
+START_BYTES = 1000 * 4096  # as much as SQLite's automatic checkpoint lets a WAL of its default pages hold
 RESTART_BYTES = 64 * 1024 * 1024  # of frames in the WAL: then it starts again from its beginning
 CAUGHT_UP_BYTES = 4 * 1024 * 1024  # a PASSIVE that copies no more leaves a restart little to copy
 CATCH_UP_ROUNDS = 8  # a writer faster than the copy is not chased for ever
@@ -77,6 +77,7 @@ class ArchiveConnection(sqlite3.Connection):
 def _checkpoints(path: str, stop: threading.Event, restart_due: threading.Event) -> None:
     wal = path + "-wal"
     conn: sqlite3.Connection | None = None
+    page = 0  # what a frame holds, once asked: a failed first ask is asked again, not left unset
     try:
         while not stop.wait(EVERY):
             try:
@@ -85,7 +86,7 @@ def _checkpoints(path: str, stop: threading.Event, restart_due: threading.Event)
                         continue  # until the WAL first fills, the thread holds no connection
                     conn = sqlite3.connect(path, timeout=0, check_same_thread=False)  # RESTART never waits
                     conn.execute(f"PRAGMA journal_size_limit = {PAGE_LIMIT}")
-                    page = conn.execute("PRAGMA page_size").fetchone()[0]  # what a frame holds
+                page = page or conn.execute("PRAGMA page_size").fetchone()[0]
                 _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 if frames * page >= RESTART_BYTES and not stop.is_set():
                     _catch_up(conn, copied, CAUGHT_UP_BYTES // page, stop)
