@@ -52,6 +52,11 @@ PAGE_SIZE = 8192
 APPLICATION_ID = 0x434D4F4E  # "CMON" in PRAGMA application_id: this file is a campaign-monitor archive
 
 
+def _new(path: Path) -> bool:
+    """No database in it yet: nothing to check it against, and its page size still to choose."""
+    return not path.exists() or path.stat().st_size == 0
+
+
 def _ours(path: Path) -> None:
     """Refuse, before anything is written to it, a file that is not an archive of ours.
 
@@ -61,7 +66,7 @@ def _ours(path: Path) -> None:
     Ours: an empty file, one marked with our application id, or an archive from before
     the mark (no id, but our migrations recorded).
     """
-    if not path.exists() or path.stat().st_size == 0:
+    if _new(path):
         return
     # Read through SQLite only, never with open(): closing any other descriptor of the file
     # drops every POSIX lock this process holds on it, the live connections' included.
@@ -92,7 +97,7 @@ def open_archive(path: str | Path) -> Database:
     conn = None
     try:
         _ours(path)
-        new = not path.exists() or path.stat().st_size == 0
+        new = _new(path)
         conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000,
                                factory=ArchiveConnection)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
